@@ -1,0 +1,71 @@
+// The engine: what every cluster client on one io_context shares — the JSON
+// parser, the jitter source, the counters, the request observer. Single
+// threaded: use it, and its clients, from the io_context's one thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <system_error>
+
+namespace pollster {
+
+/// Counters since the engine started (monotonic).
+struct counters {
+  std::uint64_t requests = 0;          ///< HTTP requests sent (polls, releases, calls)
+  std::uint64_t answers = 0;           ///< HTTP answers read whole
+  std::uint64_t running_answers = 0;   ///< GetAsyncResult answers saying "running"
+  std::uint64_t completed = 0;         ///< waits that ended succeeded or task_failed
+  std::uint64_t gone = 0;
+  std::uint64_t timed_out = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t cancelled = 0;
+  std::uint64_t transient_errors = 0;  ///< retried failures (transport, 5xx, retryable method errors)
+  std::uint64_t connects = 0;          ///< connections established
+  std::uint64_t connect_failures = 0;
+  std::uint64_t releases = 0;          ///< keepResult=false releases sent after delivery
+};
+
+/// One finished HTTP exchange, for observers (the load tool's histograms).
+struct request_event {
+  enum class kind { poll, release, call } what = kind::poll;
+  std::chrono::steady_clock::time_point sent;  ///< when the request was handed to the pool
+  std::chrono::nanoseconds latency{};          ///< from `sent` to the whole answer
+  std::error_code ec;                          ///< empty when an answer arrived
+  int http_status = 0;
+  bool running = false;                        ///< a GetAsyncResult answer saying "running"
+};
+
+struct engine_config {
+  /// Seed of the jitter source; 0: from std::random_device.
+  std::uint64_t seed = 0;
+  /// Called after each exchange; keep it cheap (it runs on the hot path).
+  std::function<void(const request_event&)> observer;
+};
+
+class engine {
+ public:
+  explicit engine(boost::asio::io_context& ioc, engine_config cfg = {});
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  boost::asio::io_context& context() noexcept;
+  const counters& stats() const noexcept;
+
+  /// The simdjson implementation the parser runs ("haswell", ...; never
+  /// "fallback" on x86-64 unless built with POLLSTER_SIMD_FLAGS empty).
+  static std::string_view json_implementation() noexcept;
+
+  struct impl;
+  /// Internal: shared with clients.
+  const std::shared_ptr<impl>& internals() const noexcept { return impl_; }
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace pollster

@@ -1,0 +1,59 @@
+// How one wait ended. Owns its strings: it is the one copy made of an answer
+// the caller keeps.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace pollster {
+
+enum class outcome_kind {
+  succeeded,    ///< status "complete" with a `result` member
+  task_failed,  ///< status "complete" with an `error` member: the task failed
+  gone,         ///< the handle does not exist or was purged (confirmed)
+  timed_out,    ///< the wait's deadline passed
+  cancelled,    ///< the caller cancelled, or the client shut down
+  failed,       ///< the wait could not go on: a non-retryable error (ec says which)
+};
+
+std::string_view to_string(outcome_kind k) noexcept;
+
+struct outcome {
+  outcome_kind kind = outcome_kind::failed;
+  std::uint64_t handle = 0;
+
+  // succeeded, task_failed: from GetAsyncResult's `result` object.
+  std::string result_type;
+  std::string create_time;
+  std::string last_update_time;
+  /// The whole `result` object of the GetAsyncResult answer, byte for byte
+  /// (status, resultType, times, result or error, and anything else).
+  std::string raw_answer;
+  /// succeeded: the `result` member (the original method's return value).
+  /// task_failed: the task's `error` member. gone: the method error object.
+  std::string raw_json;
+
+  /// task_failed, gone, failed: the error's name/message (and code for method
+  /// errors); for transport failures a pollster name and a readable message.
+  std::string error_name;
+  std::string error_message;
+  int error_code = 0;
+  /// failed, timed_out, cancelled: why; gone: error::handle_gone.
+  std::error_code ec;
+
+  /// timed_out, cancelled: the last status seen ("running", or empty when no
+  /// answer arrived), and the last `details` object seen.
+  std::string last_status;
+  std::string last_details;
+
+  int polls = 0;    ///< GetAsyncResult requests sent for this wait
+  int retries = 0;  ///< of which were retries after transient errors
+
+  bool completed() const noexcept {
+    return kind == outcome_kind::succeeded || kind == outcome_kind::task_failed;
+  }
+};
+
+}  // namespace pollster

@@ -1,0 +1,10 @@
+// Everything an embedding program needs.
+#pragma once
+
+#include "pollster/client.hpp"
+#include "pollster/config.hpp"
+#include "pollster/endpoint.hpp"
+#include "pollster/engine.hpp"
+#include "pollster/error.hpp"
+#include "pollster/outcome.hpp"
+#include "pollster/version.hpp"

@@ -1,0 +1,604 @@
+// The I/O shell around the decision classes: a wait is a coroutine that asks
+// wait_machine what to do, borrows a pooled connection to poll, and sleeps on
+// one timer. See docs/architecture.md for the path of one poll.
+#include "pollster/client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <optional>
+#include <vector>
+
+#include "detail/intrusive_list.hpp"
+#include "pollster/error.hpp"
+#include "engine_impl.hpp"
+#include "poller/backoff.hpp"
+#include "poller/token_bucket.hpp"
+#include "poller/wait_machine.hpp"
+#include "protocol/classify.hpp"
+#include "protocol/request_encoder.hpp"
+#include "transport/connection.hpp"
+#include "transport/pool_state.hpp"
+#include "transport/tls.hpp"
+
+namespace pollster {
+
+namespace asio = boost::asio;
+using steady = std::chrono::steady_clock;
+using time_point = steady::time_point;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// A request waiting for a pooled connection (FIFO), parked on its timer.
+struct slot_waiter : detail::list_hook<slot_waiter> {
+  asio::steady_timer* timer = nullptr;
+  std::optional<std::size_t> slot;
+};
+
+// A wait, release or call in flight: shutdown() cancels its timer.
+struct active_node : detail::list_hook<active_node> {
+  asio::steady_timer* timer = nullptr;
+};
+
+std::error_code err(pollster::error e) { return make_error_code(e); }
+
+}  // namespace
+
+struct client::impl : std::enable_shared_from_this<client::impl> {
+  impl(std::shared_ptr<engine::impl> e, client_config c, endpoint parsed);
+
+  std::shared_ptr<engine::impl> eng;
+  client_config cfg;
+  endpoint ep;
+  std::optional<asio::ssl::context> tls_ctx;
+  detail::request_encoder encoder;
+  detail::pool_state pool;
+  std::vector<std::unique_ptr<detail::connection>> conns;
+  detail::token_bucket bucket;
+  detail::intrusive_list<slot_waiter> waiters;
+  detail::intrusive_list<active_node> active;
+  bool shut_down = false;
+  std::uint64_t next_id = 1;
+
+  asio::any_io_executor executor() { return eng->ioc.get_executor(); }
+
+  // Unlinks an active_node when the coroutine owning it ends.
+  struct active_guard {
+    impl& c;
+    active_node node;
+    active_guard(impl& owner, asio::steady_timer& t) : c(owner) {
+      node.timer = &t;
+      c.active.push_back(&node);
+    }
+    ~active_guard() { c.active.erase(&node); }
+  };
+
+  // A borrowed pooled connection; goes back to the pool when destroyed.
+  class lease {
+   public:
+    lease() = default;
+    lease(impl* c, std::size_t slot) : c_(c), slot_(slot) {}
+    lease(lease&& o) noexcept : c_(std::exchange(o.c_, nullptr)), slot_(o.slot_) {}
+    lease& operator=(lease&& o) noexcept {
+      reset();
+      c_ = std::exchange(o.c_, nullptr);
+      slot_ = o.slot_;
+      return *this;
+    }
+    ~lease() { reset(); }
+    void reset() {
+      if (c_) std::exchange(c_, nullptr)->release_slot(slot_);
+    }
+    detail::connection& conn() const { return *c_->conns[slot_]; }
+    explicit operator bool() const { return c_ != nullptr; }
+
+   private:
+    impl* c_ = nullptr;
+    std::size_t slot_ = 0;
+  };
+
+  struct attempt {
+    std::error_code ec;
+    std::string detail;
+    bool may_have_reached_server = false;
+    int http_status = 0;
+    std::chrono::seconds retry_after{0};
+    lease held;  // set when an answer arrived: its body is in held.conn().body()
+  };
+
+  bool stopping(const asio::cancellation_state& cs) const {
+    return shut_down || cs.cancelled() != asio::cancellation_type::none;
+  }
+
+  void release_slot(std::size_t slot) {
+    pool.release(slot, conns[slot]->is_open());
+    // Hand the freed slot straight to the oldest waiter (FIFO).
+    if (!waiters.empty())
+      if (auto s = pool.acquire()) {
+        slot_waiter* w = waiters.pop_front();
+        w->slot = *s;
+        w->timer->cancel();
+      }
+  }
+
+  asio::awaitable<std::error_code> sleep_until(asio::steady_timer& timer, time_point at) {
+    timer.expires_at(at);
+    co_await timer.async_wait(use_nothrow);
+    auto cs = co_await asio::this_coro::cancellation_state;
+    co_return stopping(cs) ? err(error::cancelled) : std::error_code{};
+  }
+
+  asio::awaitable<std::optional<std::size_t>> acquire(asio::steady_timer& timer, time_point deadline,
+                                                      std::error_code& ec) {
+    if (waiters.empty())
+      if (auto s = pool.acquire()) co_return s;
+    slot_waiter w;
+    w.timer = &timer;
+    waiters.push_back(&w);
+    timer.expires_at(deadline);
+    co_await timer.async_wait(use_nothrow);
+    waiters.erase(&w);
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (stopping(cs)) {
+      if (w.slot) release_slot(*w.slot);
+      ec = err(error::cancelled);
+      co_return std::nullopt;
+    }
+    if (!w.slot) ec = err(error::request_timeout);
+    co_return w.slot;
+  }
+
+  void observe(request_event::kind k, time_point sent, const std::error_code& ec, int status) {
+    if (!eng->observer) return;
+    request_event ev;
+    ev.what = k;
+    ev.sent = sent;
+    ev.latency = steady::now() - sent;
+    ev.ec = ec;
+    ev.http_status = status;
+    eng->observer(ev);
+  }
+
+  // One request: rate limit, borrow a connection (connecting it if needed),
+  // send, read. `build` writes the request bytes into the given string.
+  template <class Build>
+  asio::awaitable<attempt> send(asio::steady_timer& timer, time_point deadline,
+                                request_event::kind kind, Build build) {
+    attempt a;
+    const time_point queued = steady::now();
+    if (auto wait = bucket.reserve(queued); wait.count() > 0) {
+      if (queued + wait >= deadline) {
+        a.ec = err(error::request_timeout);
+        a.detail = "rate limit leaves no time before the deadline";
+        co_return a;
+      }
+      if ((a.ec = co_await sleep_until(timer, queued + wait))) co_return a;
+    }
+    auto slot = co_await acquire(timer, deadline, a.ec);
+    if (!slot) {
+      if (a.ec == error::request_timeout) a.detail = "no pooled connection free before the deadline";
+      co_return a;
+    }
+    lease held(this, *slot);
+    detail::connection& conn = held.conn();
+    if (!conn.is_open()) {
+      const time_point not_before = pool.connect_not_before(*slot);
+      if (not_before > steady::now()) {
+        if (not_before >= deadline) {
+          a.ec = err(error::request_timeout);
+          a.detail = "reconnect backoff runs past the deadline";
+          co_return a;
+        }
+        if ((a.ec = co_await sleep_until(timer, not_before))) co_return a;
+      }
+      auto r = co_await conn.connect(std::min(deadline, steady::now() + cfg.request_timeout));
+      if (r.ec) {
+        ++eng->stats.connect_failures;
+        pool.connect_failed(*slot, steady::now(), eng->rng, cfg.reconnect);
+        a.ec = r.ec;
+        a.detail = std::move(r.detail);
+        co_return a;
+      }
+      ++eng->stats.connects;
+      pool.connect_succeeded(*slot);
+    }
+    build(conn.request_buffer());
+    ++eng->stats.requests;
+    const time_point sent = steady::now();
+    a.may_have_reached_server = true;
+    auto r = co_await conn.exchange(conn.request_buffer(),
+                                    std::min(deadline, sent + cfg.request_timeout));
+    observe(kind, queued, r.ec, r.http_status);
+    if (r.ec) {
+      pool.dropped(*slot, steady::now(), eng->rng, cfg.reconnect);
+      a.ec = r.ec;
+      a.detail = std::move(r.detail);
+      co_return a;
+    }
+    ++eng->stats.answers;
+    a.http_status = r.http_status;
+    a.retry_after = r.retry_after;
+    a.held = std::move(held);
+    co_return a;
+  }
+
+  static void note_error(outcome& out, std::error_code ec, std::string_view message) {
+    out.ec = ec;
+    out.error_name = error_name(ec);
+    out.error_message = message.empty() ? ec.message() : std::string(message);
+    out.error_code = 0;
+  }
+
+  static void note_method_error(outcome& out, std::error_code ec,
+                                const detail::method_error_view& e) {
+    out.ec = ec;
+    out.raw_json.assign(e.raw);
+    out.error_name.assign(e.name);
+    out.error_message.assign(e.message);
+    out.error_code = static_cast<int>(e.code);
+  }
+
+  // Reads one answer to GetAsyncResult and lets the machine decide.
+  detail::wait_machine::action on_answer(attempt& a, outcome& out, detail::wait_machine& m,
+                                         const wait_options& opts) {
+    const time_point now = steady::now();
+    if (a.http_status != 200) {
+      const auto c = detail::classify_http_status(a.http_status);
+      note_error(out, c.ec, "HTTP " + std::to_string(a.http_status) + ": " + c.ec.message());
+      ++eng->stats.transient_errors;
+      if (c.what == detail::verdict::retry) return m.on_transient(now, a.retry_after);
+      return m.on_fatal();
+    }
+    const auto& body = a.held.conn().body();
+    const char* end = body.data() + body.capacity();
+    detail::envelope_view env;
+    if (auto ec = eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env)) {
+      note_error(out, ec, {});
+      ++eng->stats.transient_errors;
+      return m.on_transient(now, {});
+    }
+    if (env.is_error) {
+      const auto c = detail::classify_method_error(env.error.name);
+      note_method_error(out, c.ec, env.error);
+      if (c.what == detail::verdict::gone) return m.on_gone(now);
+      if (c.what == detail::verdict::retry) {
+        ++eng->stats.transient_errors;
+        return m.on_transient(now, {});
+      }
+      return m.on_fatal();
+    }
+    detail::async_result_view r;
+    if (auto ec = eng->parser.parse_async_result(env.result_raw, end, r)) {
+      note_error(out, ec, {});
+      ++eng->stats.transient_errors;
+      return m.on_transient(now, {});
+    }
+    if (!r.complete) {
+      ++eng->stats.running_answers;
+      out.last_status = "running";
+      out.last_details.assign(r.details_raw);
+      if (opts.on_progress) {
+        progress p{out.handle, r.result_type, r.details_raw,
+                   eng->parser.percent_complete(r.details_raw, end)};
+        opts.on_progress(p);
+      }
+      return m.on_running(now);
+    }
+    // The one copy of an answer: the outcome the caller keeps.
+    out.last_status = "complete";
+    out.ec.clear();
+    out.raw_answer.assign(r.raw);
+    out.result_type.assign(r.result_type);
+    out.create_time.assign(r.create_time);
+    out.last_update_time.assign(r.last_update_time);
+    out.last_details.clear();
+    out.error_code = 0;
+    if (r.has_error) {
+      out.raw_json.assign(r.error_raw);
+      out.error_name.assign(r.error_name);
+      out.error_message.assign(r.error_message);
+    } else {
+      out.raw_json.assign(r.result_raw);
+      out.error_name.clear();
+      out.error_message.clear();
+    }
+    return m.on_complete(r.has_error);
+  }
+
+  asio::awaitable<outcome> run_wait(std::uint64_t handle, wait_options opts, bool auto_release) {
+    auto self = shared_from_this();  // keeps the client alive while polling
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto cs = co_await asio::this_coro::cancellation_state;
+    asio::steady_timer timer(executor());
+    active_guard guard(*this, timer);
+    outcome out;
+    out.handle = handle;
+    detail::wait_machine m(opts, steady::now(), eng->rng);
+    using step = detail::wait_machine::step;
+    auto act = shut_down ? m.on_cancelled() : m.start(steady::now());
+    while (act.what != step::finish) {
+      if (act.what == step::sleep) {
+        if (co_await sleep_until(timer, act.at)) {
+          act = m.on_cancelled();
+        } else {
+          act = m.on_woken(steady::now());
+        }
+        continue;
+      }
+      attempt a = co_await send(timer, m.deadline(), request_event::kind::poll,
+                                [&](std::string& buf) {
+                                  encoder.get_async_result(buf, handle, m.keep_result(), next_id++);
+                                });
+      if (stopping(cs) || a.ec == error::cancelled) {
+        act = m.on_cancelled();
+      } else if (a.ec) {
+        note_error(out, a.ec, a.detail);
+        if (is_retryable(a.ec)) {
+          ++eng->stats.transient_errors;
+          act = m.on_transient(steady::now(), {});
+        } else {
+          act = m.on_fatal();
+        }
+      } else {
+        act = on_answer(a, out, m, opts);
+      }
+    }
+    out.kind = act.kind;
+    out.polls = m.polls();
+    out.retries = m.retries();
+    switch (out.kind) {
+      case outcome_kind::succeeded:
+      case outcome_kind::task_failed: ++eng->stats.completed; break;
+      case outcome_kind::gone: ++eng->stats.gone; out.ec = err(error::handle_gone); break;
+      case outcome_kind::timed_out: {
+        ++eng->stats.timed_out;
+        // Keep the last error seen as the message: "timed out; last: connect refused".
+        std::string last = out.error_message;
+        note_error(out, err(error::deadline_exceeded), {});
+        if (!last.empty()) out.error_message += " (last error: " + last + ")";
+        break;
+      }
+      case outcome_kind::cancelled: ++eng->stats.cancelled; note_error(out, err(error::cancelled), {}); break;
+      case outcome_kind::failed: ++eng->stats.failed; break;
+    }
+    if (auto_release && out.completed() && opts.purge == purge_policy::after_delivery)
+      spawn_release(handle);
+    co_return out;
+  }
+
+  // Sent after the outcome is in the caller's hands: co_spawn posts, so this
+  // runs only after the caller has resumed with the outcome.
+  void spawn_release(std::uint64_t handle) {
+    asio::co_spawn(executor(), run_release(handle), asio::detached);
+  }
+
+  asio::awaitable<void> run_release(std::uint64_t handle) {
+    auto self = shared_from_this();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    if (shut_down) co_return;
+    asio::steady_timer timer(executor());
+    active_guard guard(*this, timer);
+    const time_point deadline = steady::now() + cfg.request_timeout;
+    // A lost answer to the release is harmless: the outcome is delivered, and
+    // the cluster's own retention cleans up. One retry covers a stale
+    // keep-alive connection.
+    for (int i = 0; i < 2 && !shut_down; ++i) {
+      attempt a = co_await send(timer, deadline, request_event::kind::release,
+                                [&](std::string& buf) {
+                                  encoder.get_async_result(buf, handle, false, next_id++);
+                                });
+      if (!a.ec) {
+        ++eng->stats.releases;
+        break;
+      }
+      if (!is_retryable(a.ec)) break;
+    }
+  }
+
+  asio::awaitable<call_result> run_call(std::string method, std::string params, call_options opts) {
+    auto self = shared_from_this();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto cs = co_await asio::this_coro::cancellation_state;
+    call_result res;
+    auto fail = [&res](std::error_code ec, std::string message) {
+      res.ec = ec;
+      res.error_name = error_name(ec);
+      res.error_message = message.empty() ? ec.message() : std::move(message);
+    };
+    if (method.empty() || method.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
+                              std::string::npos) {
+      fail(err(error::invalid_parameter), "method name '" + method + "' is not alphanumeric");
+      co_return res;
+    }
+    {
+      const auto first = params.find_first_not_of(" \t\r\n");
+      if (!params.empty() && (first == std::string::npos || params[first] != '{')) {
+        fail(err(error::invalid_parameter), "params must be a JSON object");
+        co_return res;
+      }
+    }
+    asio::steady_timer timer(executor());
+    active_guard guard(*this, timer);
+    const time_point deadline = steady::now() + opts.deadline;
+    detail::rng& rng = eng->rng;
+    for (int attempt_no = 0;; ++attempt_no) {
+      if (stopping(cs)) {
+        fail(err(error::cancelled), {});
+        co_return res;
+      }
+      attempt a = co_await send(timer, deadline, request_event::kind::call, [&](std::string& buf) {
+        encoder.call(buf, method, params, next_id++);
+      });
+      bool retry = false;
+      std::chrono::nanoseconds retry_after{};
+      if (stopping(cs) || a.ec == error::cancelled) {
+        fail(err(error::cancelled), {});
+        co_return res;
+      } else if (a.ec) {
+        fail(a.ec, a.detail);
+        retry = is_retryable(a.ec) && (opts.idempotent || !a.may_have_reached_server);
+      } else if (a.http_status != 200) {
+        const auto c = detail::classify_http_status(a.http_status);
+        fail(c.ec, "HTTP " + std::to_string(a.http_status) + ": " + c.ec.message());
+        // A 503 is the cluster refusing the request, not half-doing it.
+        retry = c.what == detail::verdict::retry;
+        retry_after = a.retry_after;
+      } else {
+        const auto& body = a.held.conn().body();
+        detail::envelope_view env;
+        if (auto ec = eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env)) {
+          fail(ec, {});
+          retry = opts.idempotent;
+        } else if (env.is_error) {
+          const auto c = detail::classify_method_error(env.error.name);
+          res.ec = c.ec;
+          res.error_json.assign(env.error.raw);
+          res.error_name.assign(env.error.name);
+          res.error_message.assign(env.error.message);
+          res.error_code = env.error.code;
+          retry = c.what == detail::verdict::retry;
+        } else {
+          res = call_result{};
+          res.result_json.assign(env.result_raw);
+          co_return res;
+        }
+      }
+      a.held.reset();
+      if (!retry) co_return res;
+      auto delay = std::max<std::chrono::nanoseconds>(
+          detail::backoff_delay(opts.retry, attempt_no, rng), retry_after);
+      if (steady::now() + delay >= deadline) {
+        res.error_message += " (deadline reached while retrying)";
+        co_return res;
+      }
+      if (co_await sleep_until(timer, steady::now() + delay)) {
+        fail(err(error::cancelled), {});
+        co_return res;
+      }
+    }
+  }
+
+  void shutdown() {
+    if (shut_down) return;
+    shut_down = true;
+    active.for_each([](active_node* n) { n->timer->cancel(); });
+    waiters.for_each([](slot_waiter* w) { w->timer->cancel(); });
+    for (auto& c : conns) c->close();
+  }
+};
+
+client::impl::impl(std::shared_ptr<engine::impl> e, client_config c, endpoint parsed)
+    : eng(std::move(e)),
+      cfg(std::move(c)),
+      ep(std::move(parsed)),
+      encoder(ep, cfg.user, cfg.password),
+      pool(cfg.max_in_flight ? std::min(cfg.pool_size, cfg.max_in_flight) : cfg.pool_size),
+      bucket(cfg.rate_limit, cfg.rate_burst) {
+  if (ep.tls) tls_ctx.emplace(detail::make_client_context(cfg.tls));
+  for (std::size_t i = 0; i < pool.size(); ++i)
+    conns.push_back(std::make_unique<detail::connection>(
+        eng->ioc.get_executor(), tls_ctx ? &*tls_ctx : nullptr, ep, cfg.tls, cfg.body_limit));
+}
+
+namespace {
+endpoint checked_endpoint(const client_config& cfg) {
+  std::error_code ec;
+  std::string why;
+  endpoint ep = parse_endpoint(cfg.url, ec, why);
+  if (ec) throw std::system_error(ec, why);
+  if (!ep.tls && !cfg.tls.allow_plaintext)
+    throw std::system_error(err(error::plaintext_refused),
+                            "'" + cfg.url + "' is plain http: credentials would cross the "
+                            "network in clear; use https or allow_plaintext");
+  auto bad = [](const std::string& what) {
+    return std::system_error(err(error::invalid_config), what);
+  };
+  if (cfg.pool_size == 0 || cfg.pool_size > 1024)
+    throw bad("pool_size must be from 1 to 1024 (the cluster allows 1024 sessions in all)");
+  if (cfg.request_timeout.count() <= 0) throw bad("request_timeout must be positive");
+  if (cfg.rate_limit < 0 || cfg.rate_burst < 0) throw bad("rate_limit and rate_burst must be >= 0");
+  if (cfg.body_limit < 1024) throw bad("body_limit must be at least 1024 bytes");
+  if (const char* why2 = detail::backoff_problem(cfg.reconnect))
+    throw bad(std::string("reconnect backoff: ") + why2);
+  return ep;
+}
+}  // namespace
+
+client::client(engine& eng, client_config cfg) {
+  endpoint ep = checked_endpoint(cfg);
+  impl_ = std::make_shared<impl>(eng.internals(), std::move(cfg), std::move(ep));
+}
+
+client::~client() {
+  if (impl_) impl_->shutdown();
+}
+
+asio::awaitable<outcome> client::wait(std::uint64_t handle, wait_options opts) {
+  return impl_->run_wait(handle, std::move(opts), true);
+}
+
+void client::async_wait(std::uint64_t handle, wait_options opts,
+                        std::function<void(outcome)> done) {
+  auto self = impl_;
+  const bool release = opts.purge == purge_policy::after_delivery;
+  asio::co_spawn(
+      self->executor(),
+      [self, handle, opts = std::move(opts), done = std::move(done), release]() mutable
+      -> asio::awaitable<void> {
+        outcome o = co_await self->run_wait(handle, std::move(opts), false);
+        const bool completed = o.completed();
+        done(std::move(o));
+        if (release && completed) co_await self->run_release(handle);
+      },
+      asio::detached);
+}
+
+asio::awaitable<call_result> client::call(std::string method, std::string params_json,
+                                          call_options opts) {
+  return impl_->run_call(std::move(method), std::move(params_json), std::move(opts));
+}
+
+asio::awaitable<outcome> client::start_and_wait(std::string method, std::string params_json,
+                                                wait_options opts) {
+  auto self = impl_;
+  call_result started = co_await self->run_call(std::move(method), std::move(params_json), {});
+  std::uint64_t handle = 0;
+  if (started.ok()) {
+    // The handle sits in the result object: {"asyncHandle": N, ...}.
+    detail::padded_buffer buf;
+    buf.append(started.result_json.data(), started.result_json.size());
+    if (auto ec = self->eng->parser.find_uint(buf.view(), buf.data() + buf.capacity(),
+                                              "asyncHandle", handle)) {
+      started.ec = ec;
+      started.error_name = error_name(ec);
+      started.error_message = "the start method's result has no integer asyncHandle";
+    }
+  }
+  if (!started.ok()) {
+    outcome o;
+    o.kind = outcome_kind::failed;
+    o.ec = started.ec;
+    o.error_name = started.error_name;
+    o.error_message = started.error_message;
+    o.error_code = static_cast<int>(started.error_code);
+    o.raw_json = started.error_json;
+    co_return o;
+  }
+  co_return co_await self->run_wait(handle, std::move(opts), true);
+}
+
+void client::shutdown() { impl_->shutdown(); }
+
+pool_stats client::pool() const noexcept {
+  return {impl_->pool.size(), impl_->pool.open(), impl_->pool.busy(), impl_->waiters.size()};
+}
+
+const endpoint& client::target() const noexcept { return impl_->ep; }
+
+}  // namespace pollster

@@ -1,0 +1,62 @@
+// The decisions of one wait, without I/O (sans-io): the I/O coroutine reports
+// what happened, the machine says what to do next. Time comes in as an
+// argument, so tests drive it with any clock they like.
+#pragma once
+
+#include <chrono>
+
+#include "pollster/config.hpp"
+#include "pollster/outcome.hpp"
+#include "poller/rng.hpp"
+
+namespace pollster::detail {
+
+class wait_machine {
+ public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+
+  enum class step {
+    poll,    ///< send GetAsyncResult now, with keep_result()
+    sleep,   ///< wait until `at`, then call on_woken()
+    finish,  ///< done: the outcome kind is `kind`
+  };
+  struct action {
+    step what;
+    time_point at{};
+    outcome_kind kind = outcome_kind::failed;
+  };
+
+  wait_machine(const wait_options& opts, time_point now, rng& r) noexcept;
+
+  action start(time_point now) noexcept;
+  action on_running(time_point now) noexcept;
+  action on_complete(bool task_failed) noexcept;
+  /// The handle was reported missing (xDBNoSuchPath / xAsyncHandleDoesNotExist).
+  action on_gone(time_point now) noexcept;
+  /// A transient failure; `retry_after` is the server's Retry-After (0: none).
+  action on_transient(time_point now, duration retry_after) noexcept;
+  action on_fatal() noexcept;
+  action on_cancelled() noexcept;
+  action on_woken(time_point now) noexcept;
+
+  bool keep_result() const noexcept { return opts_.purge != purge_policy::on_read; }
+  time_point deadline() const noexcept { return deadline_; }
+  int polls() const noexcept { return polls_; }
+  int retries() const noexcept { return retries_; }
+
+ private:
+  action sleep_for(time_point now, duration d) noexcept;
+  action poll() noexcept;
+
+  const wait_options& opts_;
+  rng& rng_;
+  time_point deadline_;
+  int running_answers_ = 0;   // drives the poll backoff
+  int consecutive_errors_ = 0;  // drives the retry backoff; reset by any answer
+  int gone_answers_ = 0;      // consecutive "no such handle" answers
+  int polls_ = 0;
+  int retries_ = 0;
+};
+
+}  // namespace pollster::detail

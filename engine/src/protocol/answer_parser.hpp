@@ -1,0 +1,70 @@
+// Reads JSON-RPC answers in place with simdjson's on-demand parser. Every view
+// handed out points into the caller's padded receive buffer, except the
+// unescaped error name/message, which live in the parser until its next use.
+// Nothing is copied and, once the parser has grown, nothing is allocated.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <system_error>
+
+namespace pollster::detail {
+
+/// A JSON-RPC method error: {"code":500,"name":"x...","message":"..."}.
+struct method_error_view {
+  std::string_view raw;  ///< the whole error object
+  long long code = 0;
+  std::string_view name;
+  std::string_view message;
+};
+
+/// The JSON-RPC envelope: either `result` (raw) or `error`.
+struct envelope_view {
+  bool is_error = false;
+  std::string_view result_raw;
+  method_error_view error;
+};
+
+/// GetAsyncResult's `result` object.
+struct async_result_view {
+  bool complete = false;  ///< status "complete" (else "running")
+  std::string_view raw;   ///< the whole object, byte for byte
+  std::string_view result_type, create_time, last_update_time;  ///< raw string contents
+  bool has_result = false;
+  std::string_view result_raw;  ///< the `result` member (complete, succeeded)
+  bool has_error = false;
+  std::string_view error_raw;   ///< the task's `error` member (complete, failed)
+  std::string_view error_name, error_message;
+  std::string_view details_raw;  ///< the `details` member (running), may be empty
+};
+
+class answer_parser {
+ public:
+  answer_parser();
+  ~answer_parser();
+  answer_parser(const answer_parser&) = delete;
+  answer_parser& operator=(const answer_parser&) = delete;
+
+  /// `data[0..size)` must be readable up to `capacity` (>= size + 64).
+  std::error_code parse_envelope(const char* data, std::size_t size, std::size_t capacity,
+                                 envelope_view& out);
+  /// Parses `raw` (a view from parse_envelope into the same buffer, which
+  /// ends at `buffer_end`, padding included) as GetAsyncResult's result.
+  std::error_code parse_async_result(std::string_view raw, const char* buffer_end,
+                                     async_result_view& out);
+  /// details.percentComplete of a running answer, or -1.
+  double percent_complete(std::string_view details_raw, const char* buffer_end);
+  /// ListAsyncResults / a start method: the integer member `name` of `raw`.
+  std::error_code find_uint(std::string_view raw, const char* buffer_end, std::string_view name,
+                            std::uint64_t& out);
+
+  /// The simdjson implementation compiled in ("haswell", "icelake", ...).
+  static std::string_view implementation() noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace pollster::detail

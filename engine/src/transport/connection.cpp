@@ -1,0 +1,189 @@
+#include "transport/connection.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include "pollster/error.hpp"
+#include "transport/http_reader.hpp"
+#include "transport/tls.hpp"
+
+namespace pollster::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+connection::connection(asio::any_io_executor ex, asio::ssl::context* tls_ctx, const endpoint& ep,
+                       const tls_options& tls, std::size_t body_limit)
+    : ex_(std::move(ex)), tls_ctx_(tls_ctx), ep_(ep), tls_(tls), body_limit_(body_limit) {}
+
+connection::~connection() { close(); }
+
+bool connection::is_open() const noexcept { return open_; }
+
+beast::tcp_stream& connection::tcp() noexcept {
+  return tls_stream_ ? tls_stream_->next_layer() : *plain_;
+}
+
+void connection::close() noexcept {
+  if (!tls_stream_ && !plain_) return;
+  beast::error_code ignored;
+  // No TLS close_notify: the server does not need it, and waiting for it would
+  // need a deadline of its own. Closing the socket cancels pending operations.
+  tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  tcp().close();
+  open_ = false;
+}
+
+namespace {
+
+exchange_result failure(error e, std::string detail = {}) {
+  exchange_result r;
+  r.ec = make_error_code(e);
+  r.detail = std::move(detail);
+  return r;
+}
+
+// Why a handshake failed, in words an operator can act on.
+exchange_result handshake_failure(SSL* ssl, const beast::error_code& ec) {
+  const long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK)
+    return failure(error::certificate_rejected,
+                   std::string("server certificate rejected: ") +
+                       X509_verify_cert_error_string(verify));
+  return failure(error::tls_handshake_failed, "TLS handshake failed: " + ec.message());
+}
+
+}  // namespace
+
+asio::awaitable<exchange_result> connection::connect(time_point deadline) {
+  close();
+  served_ = 0;
+  read_buf_.clear();
+  if (tls_ctx_) {
+    tls_stream_ = std::make_unique<tls_stream>(ex_, *tls_ctx_);
+    plain_.reset();
+  } else {
+    plain_ = std::make_unique<beast::tcp_stream>(ex_);
+    tls_stream_.reset();
+  }
+
+  // Connect: IP literals skip the resolver.
+  tcp().expires_at(deadline);
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address(ep_.host, ec);
+  if (!ec) {
+    auto [cec] = co_await tcp().async_connect(tcp::endpoint(ip, ep_.port), use_nothrow);
+    ec = cec;
+  } else {
+    tcp::resolver resolver(ex_);
+    auto [rec, results] = co_await resolver.async_resolve(ep_.host, std::to_string(ep_.port),
+                                                          use_nothrow);
+    if (rec)
+      co_return failure(error::connect_failed,
+                        "cannot resolve '" + ep_.host + "': " + rec.message());
+    auto [cec, unused] = co_await tcp().async_connect(results, use_nothrow);
+    ec = cec;
+  }
+  if (ec) {
+    close();
+    if (ec == beast::error::timeout) co_return failure(error::request_timeout, "connect timed out");
+    co_return failure(error::connect_failed, "connect to " + ep_.host_header() + ": " + ec.message());
+  }
+  tcp().socket().set_option(tcp::no_delay(true), ec);
+
+  if (tls_stream_) {
+    SSL* ssl = tls_stream_->native_handle();
+    const bool verify = !tls_.insecure_skip_verify && tls_.pin_sha256.empty();
+    if (!ep_.host_is_ip()) SSL_set_tlsext_host_name(ssl, ep_.host.c_str());  // SNI
+    if (verify) {
+      // OpenSSL checks the name itself, so its verify result names a mismatch.
+      if (ep_.host_is_ip())
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ep_.host.c_str());
+      else
+        SSL_set1_host(ssl, ep_.host.c_str());
+    }
+    auto [hec] = co_await tls_stream_->async_handshake(asio::ssl::stream_base::client, use_nothrow);
+    if (hec) {
+      auto r = hec == beast::error::timeout ? failure(error::request_timeout, "TLS handshake timed out")
+                                            : handshake_failure(ssl, hec);
+      close();
+      co_return r;
+    }
+    if (!tls_.pin_sha256.empty()) {
+      X509* cert = SSL_get0_peer_certificate(ssl);
+      unsigned char md[32];
+      unsigned int len = 0;
+      const auto want = parse_sha256_hex(tls_.pin_sha256);
+      if (!cert || !X509_digest(cert, EVP_sha256(), md, &len) || len != 32 ||
+          !std::equal(want.begin(), want.end(), md)) {
+        close();
+        co_return failure(error::certificate_pin_mismatch,
+                          "server certificate sha256 is " + (cert ? to_hex(md, len) : "absent") +
+                              ", pinned " + to_hex(want.data(), want.size()));
+      }
+    }
+  }
+  open_ = true;
+  co_return exchange_result{};
+}
+
+asio::awaitable<exchange_result> connection::exchange(std::string_view request,
+                                                      time_point deadline) {
+  if (!open_) co_return failure(error::connection_closed, "not connected");
+  if (tls_stream_) co_return co_await do_exchange(*tls_stream_, request, deadline);
+  co_return co_await do_exchange(*plain_, request, deadline);
+}
+
+template <class Stream>
+asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_view request,
+                                                         time_point deadline) {
+  tcp().expires_at(deadline);
+  auto [wec, written] = co_await asio::async_write(s, asio::buffer(request), use_nothrow);
+  if (wec) {
+    close();
+    co_return failure(wec == beast::error::timeout ? error::request_timeout
+                                                   : error::connection_closed,
+                      "write: " + wec.message());
+  }
+  http_reader reader(body_, body_limit_);
+  auto [rec, read] = co_await beast::http::async_read(s, read_buf_, reader, use_nothrow);
+  if (rec) {
+    close();
+    namespace he = beast::http;
+    if (rec == beast::error::timeout) co_return failure(error::request_timeout, "read timed out");
+    if (rec == he::error::body_limit)
+      co_return failure(error::body_too_large,
+                        "answer body over the limit of " + std::to_string(body_limit_) + " bytes");
+    if (rec == he::error::end_of_stream || rec == he::error::partial_message ||
+        rec == asio::error::eof || rec == asio::error::connection_reset ||
+        rec == asio::ssl::error::stream_truncated || rec == asio::error::operation_aborted ||
+        rec == asio::error::broken_pipe || rec == asio::error::bad_descriptor)
+      co_return failure(error::connection_closed, "read: " + rec.message());
+    if (rec.category() == he::make_error_code(he::error::end_of_stream).category() ||
+        rec == he::make_error_code(he::error::header_limit))
+      co_return failure(error::malformed_http, "HTTP: " + rec.message());
+    co_return failure(error::connection_closed, "read: " + rec.message());
+  }
+  ++served_;
+  exchange_result r;
+  r.http_status = reader.status();
+  r.retry_after = reader.retry_after();
+  r.reusable = reader.keep_alive();
+  if (!r.reusable) close();
+  co_return r;
+}
+
+}  // namespace pollster::detail

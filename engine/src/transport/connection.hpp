@@ -1,0 +1,73 @@
+// One keep-alive HTTPS (or, when allowed, plain HTTP) connection to a cluster.
+// A thin I/O shell: connect, send one request, read one answer. Every step is
+// bounded by the deadline it is given. Not thread-safe (one io_context thread).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "pollster/config.hpp"
+#include "pollster/endpoint.hpp"
+#include "protocol/padded_buffer.hpp"
+
+namespace pollster::detail {
+
+struct exchange_result {
+  std::error_code ec;
+  std::string detail;            ///< for fatal transport errors: why, readable
+  int http_status = 0;
+  std::chrono::seconds retry_after{0};
+  bool reusable = false;         ///< the connection may carry another request
+};
+
+class connection {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+  using tls_stream = boost::asio::ssl::stream<boost::beast::tcp_stream>;
+
+  connection(boost::asio::any_io_executor ex, boost::asio::ssl::context* tls_ctx,
+             const endpoint& ep, const tls_options& tls, std::size_t body_limit);
+  ~connection();
+
+  bool is_open() const noexcept;
+  /// Resolves, connects, handshakes and checks the certificate per tls_options.
+  boost::asio::awaitable<exchange_result> connect(time_point deadline);
+  /// Sends `request` (complete HTTP bytes) and reads one answer into body().
+  boost::asio::awaitable<exchange_result> exchange(std::string_view request, time_point deadline);
+  /// Closes at once; pending operations complete with an error.
+  void close() noexcept;
+
+  const padded_buffer& body() const noexcept { return body_; }
+  /// Scratch space to assemble the next request in; reused.
+  std::string& request_buffer() noexcept { return request_; }
+  std::uint64_t requests_served() const noexcept { return served_; }
+
+ private:
+  template <class Stream>
+  boost::asio::awaitable<exchange_result> do_exchange(Stream& s, std::string_view request,
+                                                      time_point deadline);
+  boost::beast::tcp_stream& tcp() noexcept;
+
+  boost::asio::any_io_executor ex_;
+  boost::asio::ssl::context* tls_ctx_;
+  const endpoint& ep_;
+  const tls_options& tls_;
+  std::size_t body_limit_;
+  std::unique_ptr<tls_stream> tls_stream_;
+  std::unique_ptr<boost::beast::tcp_stream> plain_;
+  boost::beast::flat_buffer read_buf_;
+  padded_buffer body_;
+  std::string request_;
+  std::uint64_t served_ = 0;
+  bool open_ = false;
+};
+
+}  // namespace pollster::detail
