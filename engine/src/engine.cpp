@@ -28,4 +28,6 @@ std::string_view engine::json_implementation() noexcept {
   return detail::answer_parser::implementation();
 }
 
+std::string_view engine::json_library() noexcept { return detail::answer_parser::library(); }
+
 }  // namespace pollster

@@ -59,6 +59,8 @@ class engine {
   /// The simdjson implementation the parser runs ("haswell", ...; never
   /// "fallback" on x86-64 unless built with POLLSTER_SIMD_FLAGS empty).
   static std::string_view json_implementation() noexcept;
+  /// "simdjson 3.0.1"
+  static std::string_view json_library() noexcept;
 
   struct impl;
   /// Internal: shared with clients.

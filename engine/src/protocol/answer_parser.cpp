@@ -20,9 +20,15 @@ struct answer_parser::impl {
 answer_parser::answer_parser() : impl_(std::make_unique<impl>()) {}
 answer_parser::~answer_parser() = default;
 
+#define POLLSTER_STR2(x) #x
+#define POLLSTER_STR(x) POLLSTER_STR2(x)
+
 std::string_view answer_parser::implementation() noexcept {
-  return simdjson::builtin_implementation()->name();
+  // The on-demand code compiled into this file: simdjson::builtin_implementation()
+  // would answer for the shared library's own build instead (Debian's: fallback).
+  return POLLSTER_STR(SIMDJSON_BUILTIN_IMPLEMENTATION);
 }
+std::string_view answer_parser::library() noexcept { return "simdjson " POLLSTER_STR(SIMDJSON_VERSION); }
 
 namespace {
 

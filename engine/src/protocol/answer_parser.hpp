@@ -61,6 +61,8 @@ class answer_parser {
 
   /// The simdjson implementation compiled in ("haswell", "icelake", ...).
   static std::string_view implementation() noexcept;
+  /// "simdjson 3.0.1"
+  static std::string_view library() noexcept;
 
  private:
   struct impl;

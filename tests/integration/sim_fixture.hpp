@@ -1,0 +1,46 @@
+// Runs the simulator in-process and an engine on the test's own io_context.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "pollster/pollster.hpp"
+#include "pollster/sim/server.hpp"
+
+namespace pollster::test {
+
+using namespace std::chrono_literals;
+
+/// Waits that poll quickly, so tests take milliseconds per job, not seconds.
+wait_options fast_wait();
+
+class sim_test : public ::testing::Test {
+ protected:
+  void start_sim(sim::config cfg = {});
+  client_config client_cfg() const;  ///< trusts the simulator by its pin
+  void TearDown() override;
+
+  /// Runs `body` as a coroutine and the io_context until everything ends,
+  /// failing the test if that takes longer than `limit`.
+  void run(std::function<boost::asio::awaitable<void>()> body,
+           std::chrono::seconds limit = 60s);
+
+  /// Waits for every handle at once; returns the outcomes by handle order.
+  std::vector<outcome> wait_all(client& c, const std::vector<std::uint64_t>& handles,
+                                wait_options opts, std::chrono::seconds limit = 120s);
+
+  /// Asserts the outcome is what the simulator recorded for its job.
+  void expect_matches_record(const outcome& o);
+
+  boost::asio::io_context ioc{1};
+  std::unique_ptr<engine> eng = std::make_unique<engine>(ioc, engine_config{.seed = 42});
+  std::unique_ptr<sim::server> sim;
+};
+
+}  // namespace pollster::test

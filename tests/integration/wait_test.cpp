@@ -1,0 +1,226 @@
+// One wait and many: the semantics of issue 2 against the simulator.
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "sim_fixture.hpp"
+
+namespace pollster::test {
+namespace {
+
+namespace asio = boost::asio;
+
+TEST_F(sim_test, SucceedsThenReleasesAfterDelivery) {
+  start_sim();
+  client c(*eng, client_cfg());
+  const auto h = sim->create_job("Clone", 150ms, false);
+  auto out = wait_all(c, {h}, fast_wait());
+  expect_matches_record(out[0]);
+  EXPECT_EQ(out[0].kind, outcome_kind::succeeded);
+  EXPECT_NE(out[0].raw_answer.find("\"status\""), std::string::npos);
+  EXPECT_GE(out[0].polls, 2) << "a 150 ms job cannot be complete at the first poll";
+  // The default policy purges only after delivery, with one keepResult=false.
+  auto rec = sim->record(h);
+  ASSERT_TRUE(rec);
+  EXPECT_TRUE(rec->purged);
+  EXPECT_EQ(eng->stats().releases, 1u);
+}
+
+TEST_F(sim_test, NeverPurgeLeavesTheResult) {
+  start_sim();
+  client c(*eng, client_cfg());
+  const auto h = sim->create_job("Clone", 50ms, false);
+  auto opts = fast_wait();
+  opts.purge = purge_policy::never;
+  auto out = wait_all(c, {h}, opts);
+  expect_matches_record(out[0]);
+  EXPECT_FALSE(sim->record(h)->purged);
+  EXPECT_EQ(eng->stats().releases, 0u);
+}
+
+TEST_F(sim_test, TaskFailureIsCompleteWithError) {
+  start_sim();
+  client c(*eng, client_cfg());
+  const auto h = sim->create_job("BulkVolume", 50ms, true);
+  auto out = wait_all(c, {h}, fast_wait());
+  expect_matches_record(out[0]);
+  EXPECT_EQ(out[0].kind, outcome_kind::task_failed);
+  EXPECT_FALSE(out[0].error_name.empty());
+  EXPECT_FALSE(out[0].error_message.empty());
+}
+
+TEST_F(sim_test, UnknownHandleIsGoneAfterConfirmation) {
+  start_sim();
+  client c(*eng, client_cfg());
+  auto opts = fast_wait();
+  opts.gone_confirmations = 2;
+  auto out = wait_all(c, {987654}, opts);
+  EXPECT_EQ(out[0].kind, outcome_kind::gone);
+  EXPECT_EQ(out[0].error_name, "xDBNoSuchPath");
+  EXPECT_EQ(out[0].error_code, 500);
+  EXPECT_NE(out[0].raw_json.find("xDBNoSuchPath"), std::string::npos);
+  EXPECT_EQ(out[0].polls, 3) << "one answer and two confirmations";
+}
+
+TEST_F(sim_test, DeadlineGivesTimedOutWithLastStatus) {
+  start_sim();
+  client c(*eng, client_cfg());
+  const auto h = sim->create_job("Clone", 30s, false);
+  auto opts = fast_wait();
+  opts.deadline = 300ms;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = wait_all(c, {h}, opts);
+  EXPECT_EQ(out[0].kind, outcome_kind::timed_out);
+  EXPECT_EQ(out[0].last_status, "running");
+  EXPECT_NE(out[0].last_details.find("percentComplete"), std::string::npos);
+  EXPECT_EQ(out[0].ec, make_error_code(error::deadline_exceeded));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "deadline not honoured";
+}
+
+TEST_F(sim_test, ProgressCallbackSeesDetails) {
+  start_sim();
+  client c(*eng, client_cfg());
+  const auto h = sim->create_job("Clone", 400ms, false);
+  auto opts = fast_wait();
+  int calls = 0;
+  double last_pct = -1;
+  bool monotonic = true;
+  opts.on_progress = [&](const progress& p) {
+    ++calls;
+    EXPECT_EQ(p.handle, h);
+    EXPECT_EQ(p.result_type, "Clone");
+    EXPECT_EQ(p.details_json.front(), '{');
+    if (p.percent_complete < last_pct) monotonic = false;
+    last_pct = p.percent_complete;
+  };
+  auto out = wait_all(c, {h}, opts);
+  expect_matches_record(out[0]);
+  EXPECT_GE(calls, 1);
+  EXPECT_GE(last_pct, 0.0);
+  EXPECT_LE(last_pct, 100.0);
+  EXPECT_TRUE(monotonic);
+}
+
+TEST_F(sim_test, ThousandsOfHandlesOnOneThreadNothingLostNothingTwice) {
+  sim::config cfg;
+  cfg.seed = 7;
+  start_sim(cfg);
+  auto ccfg = client_cfg();
+  ccfg.pool_size = 8;
+  client c(*eng, ccfg);
+  std::vector<std::uint64_t> handles;
+  for (int i = 0; i < 3000; ++i)
+    handles.push_back(sim->create_job(i % 2 ? "Clone" : "BulkVolume",
+                                      std::chrono::milliseconds(50 + (i * 7919) % 700), i % 10 == 0));
+  auto out = wait_all(c, handles, fast_wait());
+  int failed = 0;
+  for (const auto& o : out) {
+    expect_matches_record(o);
+    failed += o.kind == outcome_kind::task_failed;
+  }
+  EXPECT_EQ(failed, 300);
+  EXPECT_LE(c.pool().open, 8u);
+  EXPECT_EQ(c.pool().busy, 0u);
+  EXPECT_EQ(c.pool().waiting, 0u);
+  EXPECT_EQ(eng->stats().completed, 3000u);
+  EXPECT_LE(eng->stats().connects, 8u) << "keep-alive connections should be reused";
+}
+
+TEST_F(sim_test, WrongPasswordFailsAtOnceNeverRetried) {
+  start_sim();
+  auto cfg = client_cfg();
+  cfg.password = "wrong";
+  client c(*eng, cfg);
+  auto out = wait_all(c, {sim->create_job("Clone", 50ms, false)}, fast_wait());
+  EXPECT_EQ(out[0].kind, outcome_kind::failed);
+  EXPECT_EQ(out[0].ec, make_error_code(error::unauthorized));
+  EXPECT_EQ(out[0].polls, 1);
+  EXPECT_EQ(out[0].error_name, "unauthorized");
+}
+
+TEST_F(sim_test, UnknownApiVersionFailsAtOnce) {
+  start_sim();
+  auto cfg = client_cfg();
+  cfg.url = sim->url();
+  cfg.url = cfg.url.substr(0, cfg.url.rfind('/') + 1) + "99.0";
+  client c(*eng, cfg);
+  auto out = wait_all(c, {1}, fast_wait());
+  EXPECT_EQ(out[0].kind, outcome_kind::failed);
+  EXPECT_EQ(out[0].polls, 1);
+}
+
+TEST_F(sim_test, CancellingOneWait) {
+  start_sim();
+  client c(*eng, client_cfg());
+  const auto h = sim->create_job("Clone", 30s, false);
+  asio::cancellation_signal signal;
+  outcome got;
+  bool done = false;
+  asio::co_spawn(ioc, c.wait(h, fast_wait()),
+                 asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr, outcome o) {
+                   got = std::move(o);
+                   done = true;
+                 }));
+  asio::steady_timer t(ioc, 200ms);
+  t.async_wait([&](auto) { signal.emit(asio::cancellation_type::terminal); });
+  ioc.run_for(10s);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(got.kind, outcome_kind::cancelled);
+  EXPECT_EQ(got.last_status, "running");
+}
+
+TEST_F(sim_test, DestroyingTheClientEndsEveryWaitAndDrains) {
+  start_sim();
+  auto c = std::make_unique<client>(*eng, client_cfg());
+  std::vector<outcome> outs;
+  for (int i = 0; i < 200; ++i)
+    asio::co_spawn(ioc, c->wait(sim->create_job("Clone", 30s, false), fast_wait()),
+                   [&](std::exception_ptr e, outcome o) {
+                     EXPECT_FALSE(e);
+                     outs.push_back(std::move(o));
+                   });
+  asio::steady_timer t(ioc, 300ms);
+  t.async_wait([&](auto) { c.reset(); });
+  ioc.run_for(20s);
+  EXPECT_TRUE(ioc.stopped()) << "the io_context did not drain";
+  ASSERT_EQ(outs.size(), 200u);
+  for (const auto& o : outs) EXPECT_EQ(o.kind, outcome_kind::cancelled);
+}
+
+TEST_F(sim_test, CallbackFormDeliversThenReleases) {
+  start_sim();
+  client c(*eng, client_cfg());
+  const auto h = sim->create_job("Clone", 50ms, false);
+  outcome got;
+  bool purged_at_delivery = true;
+  c.async_wait(h, fast_wait(), [&](outcome o) {
+    got = std::move(o);
+    purged_at_delivery = sim->record(h)->purged;
+  });
+  ioc.run_for(20s);
+  expect_matches_record(got);
+  EXPECT_FALSE(purged_at_delivery) << "released before the callback ran";
+  EXPECT_TRUE(sim->record(h)->purged);
+}
+
+TEST_F(sim_test, CallAndStartAndWait) {
+  start_sim();
+  client c(*eng, client_cfg());
+  run([&]() -> asio::awaitable<void> {
+    auto api = co_await c.call("GetAPI", "{}");
+    EXPECT_TRUE(api.ok()) << api.error_message;
+    EXPECT_NE(api.result_json.find("supportedVersions"), std::string::npos);
+    auto bad = co_await c.call("NoSuchMethod", "{}");
+    EXPECT_EQ(bad.ec, make_error_code(error::unknown_method));
+    EXPECT_EQ(bad.error_name, "xUnknownAPIMethod");
+    auto o = co_await c.start_and_wait("CloneVolume", R"({"volumeID": 1, "name": "copy"})",
+                                       fast_wait());
+    EXPECT_TRUE(o.completed()) << o.error_name << " " << o.error_message;
+    EXPECT_EQ(o.result_type, "Clone");
+    EXPECT_GT(o.handle, 0u);
+  });
+}
+
+}  // namespace
+}  // namespace pollster::test
