@@ -9,6 +9,12 @@
 //       Polls HANDLES running jobs with no backoff over CONNECTIONS TLS
 //       connections until POLLS running answers came back (for callgrind:
 //       instructions per poll of the whole request path).
+//   rate URL SECONDS CONNECTIONS HANDLES
+//       Closed loop for SECONDS: HANDLES waits in flight, polling with no
+//       backoff; a wait that ends (a server answering "complete") is replaced
+//       by one for a new handle. Prints {"requests", "duration_s",
+//       "requests_per_s"} like `pollster load --json` (bench/compare's
+//       stand-in when `pollster load` is not built).
 //   hold URL HANDLES CONNECTIONS
 //       Starts HANDLES waits with a 1 h poll backoff and waits until every one
 //       has had its first "running" answer and sleeps; then prints the peak
@@ -25,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 
@@ -58,6 +65,7 @@ long status_kib(const char* key) {
 int usage() {
   std::cerr << "usage: pollster_bench_client parse VECTOR COUNT\n"
                "       pollster_bench_client poll URL POLLS CONNECTIONS HANDLES\n"
+               "       pollster_bench_client rate URL SECONDS CONNECTIONS HANDLES\n"
                "       pollster_bench_client hold URL HANDLES CONNECTIONS\n";
   return 2;
 }
@@ -122,18 +130,57 @@ int run_poll(const std::string& url, std::uint64_t polls, std::size_t connection
   return s.transient_errors == 0 && s.answers == s.running_answers ? 0 : 1;
 }
 
+int run_rate(const std::string& url, double seconds, std::size_t connections, std::uint64_t handles) {
+  asio::io_context ioc{1};
+  engine eng(ioc, seeded());
+  client c(eng, config_for(url, connections));
+  auto w = std::make_shared<wait_options>();
+  w->deadline = 0s;
+  w->poll = {.initial = 0s, .multiplier = 1.0, .max_delay = 0s, .jitter = 0.0, .min_delay = 0s};
+  w->purge = purge_policy::never;
+  std::shared_ptr<const wait_options> shared = w;
+  std::uint64_t next = 1, wrong = 0;
+  bool stopping = false;
+  std::function<void()> start_one = [&] {
+    c.async_wait(next++, shared, [&](outcome o) {
+      if (stopping) return;
+      if (!o.completed()) ++wrong;
+      start_one();
+    });
+  };
+  for (std::uint64_t i = 0; i < handles; ++i) start_one();
+  // Warm up (connections open), then count.
+  const auto warm_until = std::chrono::steady_clock::now() + 500ms;
+  while (std::chrono::steady_clock::now() < warm_until) ioc.run_one_for(100ms);
+  const std::uint64_t before = eng.stats().answers;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto until = t0 + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) ioc.run_one_for(100ms);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::uint64_t requests = eng.stats().answers - before;
+  stopping = true;
+  c.shutdown();
+  ioc.run();
+  std::printf("{\"requests\":%llu,\"duration_s\":%.3f,\"requests_per_s\":%.1f,\"errors\":%llu}\n",
+              (unsigned long long)requests, secs, static_cast<double>(requests) / secs,
+              (unsigned long long)(wrong + eng.stats().transient_errors));
+  return 0;
+}
+
 int run_hold(const std::string& url, std::uint64_t handles, std::size_t connections) {
   const long hwm_start = status_kib("VmHWM");
   asio::io_context ioc{1};
   engine eng(ioc, seeded());
   client c(eng, config_for(url, connections));
-  wait_options w;
-  w.deadline = 3h;
-  w.poll = {.initial = 1h, .multiplier = 1.0, .max_delay = 1h, .jitter = 0.0, .min_delay = 1h};
-  w.purge = purge_policy::never;
+  auto w = std::make_shared<wait_options>();
+  w->deadline = 3h;
+  w->poll = {.initial = 1h, .multiplier = 1.0, .max_delay = 1h, .jitter = 0.0, .min_delay = 1h};
+  w->purge = purge_policy::never;
+  std::shared_ptr<const wait_options> shared = w;
   std::uint64_t ended = 0;
-  for (std::uint64_t h = 1; h <= handles; ++h)
-    asio::co_spawn(ioc, c.wait(h, w), [&](std::exception_ptr, outcome) { ++ended; });
+  // The callback form with one shared wait_options: what the API recommends
+  // for very many handles (no coroutine frame per wait).
+  for (std::uint64_t h = 1; h <= handles; ++h) c.async_wait(h, shared, [&](outcome) { ++ended; });
   const auto t0 = std::chrono::steady_clock::now();
   const auto limit = t0 + 30min;
   while (eng.stats().running_answers < handles && ended == 0 &&
@@ -162,6 +209,9 @@ int main(int argc, char** argv) {
     if (mode == "parse" && argc == 4) return run_parse(argv[2], std::atol(argv[3]));
     if (mode == "poll" && argc == 6)
       return run_poll(argv[2], std::strtoull(argv[3], nullptr, 10), std::strtoull(argv[4], nullptr, 10),
+                      std::strtoull(argv[5], nullptr, 10));
+    if (mode == "rate" && argc == 6)
+      return run_rate(argv[2], std::atof(argv[3]), std::strtoull(argv[4], nullptr, 10),
                       std::strtoull(argv[5], nullptr, 10));
     if (mode == "hold" && argc == 5)
       return run_hold(argv[2], std::strtoull(argv[3], nullptr, 10), std::strtoull(argv[4], nullptr, 10));

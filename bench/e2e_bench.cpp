@@ -131,6 +131,7 @@ void BM_Wait_CompleteAndRelease(benchmark::State& state) {
   {
     client c(eng, client_cfg(srv, connections));
     std::uint64_t next = 1, done = 0, wrong = 0;
+    bool stopping = false;
     wait_options w;
     w.purge = purge_policy::after_delivery;
     std::function<void()> spawn_one = [&] {
@@ -141,6 +142,7 @@ void BM_Wait_CompleteAndRelease(benchmark::State& state) {
             if (o.kind != outcome_kind::succeeded || o.handle != h || o.result_type != "Clone" ||
                 o.raw_json.empty() || o.polls != 1)
               ++wrong;
+            if (stopping) co_return;
             ++done;
             spawn_one();
           },
@@ -152,6 +154,7 @@ void BM_Wait_CompleteAndRelease(benchmark::State& state) {
       const auto target = done + 1;
       while (done < target) ioc.run_one();
     }
+    stopping = true;
     if (wrong) state.SkipWithError((std::to_string(wrong) + " waits ended wrongly").c_str());
     state.counters["requests_per_wait"] =
         static_cast<double>(eng.stats().requests) / static_cast<double>(done);
