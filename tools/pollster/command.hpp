@@ -20,5 +20,7 @@ struct command {
 
 command add_watch_command(CLI::App& parent);
 command add_sim_command(CLI::App& parent);  // tools/sim/sim_command.cpp
+command add_load_command(CLI::App& parent);    // load.cpp
+command add_report_command(CLI::App& parent);  // report.cpp
 
 }  // namespace pollster::cli

@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   app.add_flag("--version", show_version, "print versions (and the JSON parser's SIMD implementation)");
   std::vector<command> commands;
   commands.push_back(add_watch_command(app));
+  commands.push_back(add_load_command(app));
   commands.push_back(add_sim_command(app));
+  commands.push_back(add_report_command(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
