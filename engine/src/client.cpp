@@ -1,9 +1,14 @@
-// The I/O shell around the decision classes: a wait is a coroutine that asks
-// wait_machine what to do, borrows a pooled connection to poll, and sleeps on
-// one timer. See docs/architecture.md for the path of one poll.
+// The I/O shell around the decision classes. A wait is plain data (a
+// wait_state with its wait_machine) that sleeps in the client's timer heap;
+// a few worker coroutines, one per pooled connection, take the waits that are
+// due, poll them, and ask the wait_machine what next. See
+// docs/architecture.md for the path of one poll.
 #include "pollster/client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/execution.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -13,6 +18,7 @@
 #include <optional>
 #include <vector>
 
+#include "detail/intrusive_heap.hpp"
 #include "detail/intrusive_list.hpp"
 #include "pollster/error.hpp"
 #include "engine_impl.hpp"
@@ -45,7 +51,40 @@ struct active_node : detail::list_hook<active_node> {
   asio::steady_timer* timer = nullptr;
 };
 
+// A parked worker, woken by cancelling its timer.
+struct idle_worker : detail::list_hook<idle_worker> {
+  asio::steady_timer* timer = nullptr;
+};
+
 std::error_code err(pollster::error e) { return make_error_code(e); }
+
+// One handle being waited for. Lives in exactly one place at a time: the
+// sleep heap, the ready FIFO, or a worker's hands.
+struct wait_state : detail::list_hook<wait_state> {
+  wait_state(std::uint64_t h, std::shared_ptr<const wait_options> o, time_point now, detail::rng& r,
+             asio::any_completion_handler<void(outcome)> done)
+      : handle(h), opts(std::move(o)), machine(*opts, now, r), handler(std::move(done)) {}
+
+  outcome& out() {  // allocated only when there is something to say
+    if (!result) {
+      result = std::make_unique<outcome>();
+      result->handle = handle;
+    }
+    return *result;
+  }
+
+  std::uint64_t handle;
+  std::shared_ptr<const wait_options> opts;
+  detail::wait_machine machine;
+  asio::any_completion_handler<void(outcome)> handler;
+  time_point wake{};
+  std::size_t heap_index = detail::intrusive_heap<wait_state>::npos;
+  bool in_flight = false;
+  bool cancel_requested = false;
+  bool seen_running = false;
+  std::string last_details;
+  std::unique_ptr<outcome> result;
+};
 
 }  // namespace
 
@@ -62,6 +101,14 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   detail::token_bucket bucket;
   detail::intrusive_list<slot_waiter> waiters;
   detail::intrusive_list<active_node> active;
+  // The waits: sleeping (by wake time), due (FIFO), and the idle workers.
+  detail::intrusive_heap<wait_state> sleeping;
+  detail::intrusive_list<wait_state> ready;
+  detail::intrusive_list<idle_worker> idle;
+  std::size_t workers = 0;
+  std::size_t live_waits = 0;
+  std::optional<asio::steady_timer> wake_timer;
+  time_point wake_armed_at = time_point::max();
   bool shut_down = false;
   std::uint64_t next_id = 1;
 
@@ -243,28 +290,31 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     out.error_code = static_cast<int>(e.code);
   }
 
-  // Reads one answer to GetAsyncResult and lets the machine decide.
-  detail::wait_machine::action on_answer(attempt& a, outcome& out, detail::wait_machine& m,
-                                         const wait_options& opts) {
+  // Reads one answer to GetAsyncResult and lets the machine decide. A
+  // "running" answer touches only w.last_details (its capacity is reused).
+  detail::wait_machine::action on_answer(attempt& a, wait_state& w) {
+    detail::wait_machine& m = w.machine;
     const time_point now = steady::now();
     if (a.http_status != 200) {
       const auto c = detail::classify_http_status(a.http_status);
-      note_error(out, c.ec, "HTTP " + std::to_string(a.http_status) + ": " + c.ec.message());
-      ++eng->stats.transient_errors;
-      if (c.what == detail::verdict::retry) return m.on_transient(now, a.retry_after);
+      note_error(w.out(), c.ec, "HTTP " + std::to_string(a.http_status) + ": " + c.ec.message());
+      if (c.what == detail::verdict::retry) {
+        ++eng->stats.transient_errors;
+        return m.on_transient(now, a.retry_after);
+      }
       return m.on_fatal();
     }
     const auto& body = a.held.conn().body();
     const char* end = body.data() + body.capacity();
     detail::envelope_view env;
     if (auto ec = eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env)) {
-      note_error(out, ec, {});
+      note_error(w.out(), ec, {});
       ++eng->stats.transient_errors;
       return m.on_transient(now, {});
     }
     if (env.is_error) {
       const auto c = detail::classify_method_error(env.error.name);
-      note_method_error(out, c.ec, env.error);
+      note_method_error(w.out(), c.ec, env.error);
       if (c.what == detail::verdict::gone) return m.on_gone(now);
       if (c.what == detail::verdict::retry) {
         ++eng->stats.transient_errors;
@@ -274,29 +324,28 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     }
     detail::async_result_view r;
     if (auto ec = eng->parser.parse_async_result(env.result_raw, end, r)) {
-      note_error(out, ec, {});
+      note_error(w.out(), ec, {});
       ++eng->stats.transient_errors;
       return m.on_transient(now, {});
     }
     if (!r.complete) {
       ++eng->stats.running_answers;
-      out.last_status = "running";
-      out.last_details.assign(r.details_raw);
-      if (opts.on_progress) {
-        progress p{out.handle, r.result_type, r.details_raw,
+      w.seen_running = true;
+      w.last_details.assign(r.details_raw);
+      if (w.opts->on_progress) {
+        progress p{w.handle, r.result_type, r.details_raw,
                    eng->parser.percent_complete(r.details_raw, end)};
-        opts.on_progress(p);
+        w.opts->on_progress(p);
       }
       return m.on_running(now);
     }
     // The one copy of an answer: the outcome the caller keeps.
-    out.last_status = "complete";
+    outcome& out = w.out();
     out.ec.clear();
     out.raw_answer.assign(r.raw);
     out.result_type.assign(r.result_type);
     out.create_time.assign(r.create_time);
     out.last_update_time.assign(r.last_update_time);
-    out.last_details.clear();
     out.error_code = 0;
     if (r.has_error) {
       out.raw_json.assign(r.error_raw);
@@ -310,65 +359,183 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     return m.on_complete(r.has_error);
   }
 
-  asio::awaitable<outcome> run_wait(std::uint64_t handle, wait_options opts, bool auto_release) {
-    auto self = shared_from_this();  // keeps the client alive while polling
+  // --- the scheduler: sleeping heap, ready FIFO, workers ---
+
+  void start_wait(std::unique_ptr<wait_state> owned) {
+    wait_state* w = owned.release();
+    ++live_waits;
+    if (auto slot = w->handler.get_cancellation_slot(); slot.is_connected()) {
+      slot.assign([self = weak_from_this(), w](asio::cancellation_type type) {
+        if (type == asio::cancellation_type::none) return;
+        if (auto c = self.lock()) c->cancel_wait(w);
+      });
+    }
+    if (shut_down) {
+      finish(w, w->machine.on_cancelled());
+      return;
+    }
+    apply(w, w->machine.start(steady::now()));
+    ensure_workers();
+  }
+
+  void apply(wait_state* w, detail::wait_machine::action act) {
+    using step = detail::wait_machine::step;
+    if (shut_down && act.what != step::finish) act = w->machine.on_cancelled();
+    switch (act.what) {
+      case step::finish: finish(w, act); break;
+      case step::poll: make_ready(w); break;
+      case step::sleep:
+        w->wake = act.at;
+        sleeping.push(w);
+        arm_wake_timer();
+        break;
+    }
+  }
+
+  void make_ready(wait_state* w) {
+    ready.push_back(w);
+    if (idle_worker* i = idle.pop_front()) i->timer->cancel();
+  }
+
+  void arm_wake_timer() {
+    if (sleeping.empty() || shut_down) return;
+    const time_point at = sleeping.top()->wake;
+    if (at >= wake_armed_at) return;  // already armed for an earlier time
+    if (!wake_timer) wake_timer.emplace(executor());
+    wake_armed_at = at;
+    wake_timer->expires_at(at);
+    wake_timer->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;  // re-armed or shut down
+      self->wake_armed_at = time_point::max();
+      self->on_wake();
+    });
+  }
+
+  void on_wake() {
+    const time_point now = steady::now();
+    while (!sleeping.empty() && sleeping.top()->wake <= now) {
+      wait_state* w = sleeping.pop();
+      apply(w, w->machine.on_woken(now));
+    }
+    arm_wake_timer();
+  }
+
+  void ensure_workers() {
+    // One worker per connection the pool may open: more could not poll at once.
+    while (workers < pool.size() && !shut_down) {
+      ++workers;
+      asio::co_spawn(executor(), run_worker(), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> run_worker() {
+    auto self = shared_from_this();
     co_await asio::this_coro::throw_if_cancelled(false);
-    auto cs = co_await asio::this_coro::cancellation_state;
     asio::steady_timer timer(executor());
     active_guard guard(*this, timer);
-    outcome out;
-    out.handle = handle;
-    detail::wait_machine m(opts, steady::now(), eng->rng);
-    using step = detail::wait_machine::step;
-    auto act = shut_down ? m.on_cancelled() : m.start(steady::now());
-    while (act.what != step::finish) {
-      if (act.what == step::sleep) {
-        if (co_await sleep_until(timer, act.at)) {
-          act = m.on_cancelled();
-        } else {
-          act = m.on_woken(steady::now());
-        }
+    idle_worker parked;
+    parked.timer = &timer;
+    while (!shut_down) {
+      wait_state* w = ready.pop_front();
+      if (!w) {
+        if (live_waits == 0) break;  // nothing to do: end; a new wait respawns us
+        idle.push_back(&parked);
+        timer.expires_at(time_point::max());
+        co_await timer.async_wait(use_nothrow);
+        idle.erase(&parked);
         continue;
       }
-      attempt a = co_await send(timer, m.deadline(), request_event::kind::poll,
-                                [&](std::string& buf) {
-                                  encoder.get_async_result(buf, handle, m.keep_result(), next_id++);
-                                });
-      if (stopping(cs) || a.ec == error::cancelled) {
-        act = m.on_cancelled();
-      } else if (a.ec) {
-        note_error(out, a.ec, a.detail);
-        if (is_retryable(a.ec)) {
-          ++eng->stats.transient_errors;
-          act = m.on_transient(steady::now(), {});
-        } else {
-          act = m.on_fatal();
-        }
-      } else {
-        act = on_answer(a, out, m, opts);
-      }
+      co_await poll_once(timer, *w);
     }
+    --workers;
+  }
+
+  asio::awaitable<void> poll_once(asio::steady_timer& timer, wait_state& w) {
+    w.in_flight = true;
+    attempt a = co_await send(timer, w.machine.deadline(), request_event::kind::poll,
+                              [&](std::string& buf) {
+                                encoder.get_async_result(buf, w.handle, w.machine.keep_result(),
+                                                         next_id++);
+                              });
+    w.in_flight = false;
+    detail::wait_machine::action act;
+    if (shut_down || w.cancel_requested || a.ec == error::cancelled) {
+      act = w.machine.on_cancelled();
+    } else if (a.ec) {
+      note_error(w.out(), a.ec, a.detail);
+      if (is_retryable(a.ec)) {
+        ++eng->stats.transient_errors;
+        act = w.machine.on_transient(steady::now(), {});
+      } else {
+        act = w.machine.on_fatal();
+      }
+    } else {
+      act = on_answer(a, w);
+    }
+    a.held.reset();  // the connection goes back before the wait sleeps or ends
+    apply(&w, act);
+  }
+
+  void cancel_wait(wait_state* w) {
+    if (w->in_flight) {
+      w->cancel_requested = true;  // the worker ends it when its request returns
+      return;
+    }
+    if (detail::intrusive_heap<wait_state>::contains(w)) {
+      sleeping.erase(w);
+    } else if (w->linked) {
+      ready.erase(w);
+    } else {
+      return;  // already finishing
+    }
+    finish(w, w->machine.on_cancelled());
+  }
+
+  // Builds the outcome, frees the wait, and posts the handler; then, for
+  // after_delivery, the release (posted after the handler: it runs later).
+  void finish(wait_state* w, detail::wait_machine::action act) {
+    std::unique_ptr<wait_state> owned(w);
+    if (--live_waits == 0)  // idle workers end, so that the io_context can drain
+      idle.for_each([](idle_worker* i) { i->timer->cancel(); });
+    outcome out = w->result ? std::move(*w->result) : outcome{};
+    out.handle = w->handle;
     out.kind = act.kind;
-    out.polls = m.polls();
-    out.retries = m.retries();
+    out.polls = w->machine.polls();
+    out.retries = w->machine.retries();
+    if (!out.completed()) {
+      out.last_status = w->seen_running ? "running" : "";
+      out.last_details = std::move(w->last_details);
+    } else {
+      out.last_status = "complete";
+    }
     switch (out.kind) {
       case outcome_kind::succeeded:
       case outcome_kind::task_failed: ++eng->stats.completed; break;
       case outcome_kind::gone: ++eng->stats.gone; out.ec = err(error::handle_gone); break;
       case outcome_kind::timed_out: {
         ++eng->stats.timed_out;
-        // Keep the last error seen as the message: "timed out; last: connect refused".
+        // Keep the last error seen: "deadline exceeded (last error: connect refused)".
         std::string last = out.error_message;
         note_error(out, err(error::deadline_exceeded), {});
         if (!last.empty()) out.error_message += " (last error: " + last + ")";
         break;
       }
-      case outcome_kind::cancelled: ++eng->stats.cancelled; note_error(out, err(error::cancelled), {}); break;
+      case outcome_kind::cancelled:
+        ++eng->stats.cancelled;
+        note_error(out, err(error::cancelled), {});
+        break;
       case outcome_kind::failed: ++eng->stats.failed; break;
     }
-    if (auto_release && out.completed() && opts.purge == purge_policy::after_delivery)
-      spawn_release(handle);
-    co_return out;
+    const bool release = out.completed() && w->opts->purge == purge_policy::after_delivery;
+    if (auto slot = w->handler.get_cancellation_slot(); slot.is_connected()) slot.clear();
+    auto handler = std::move(w->handler);
+    // As asio::post would: on the handler's executor, never inline.
+    auto ex = asio::get_associated_executor(handler, executor());
+    asio::prefer(ex, asio::execution::blocking.never, asio::execution::relationship.fork)
+        .execute([h = std::move(handler), o = std::move(out)]() mutable {
+          std::move(h)(std::move(o));
+        });
+    if (release && !shut_down) spawn_release(w->handle);
   }
 
   // Sent after the outcome is in the caller's hands: co_spawn posts, so this
@@ -487,6 +654,14 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   void shutdown() {
     if (shut_down) return;
     shut_down = true;
+    if (wake_timer) wake_timer->cancel();
+    while (!sleeping.empty()) {
+      wait_state* w = sleeping.pop();
+      finish(w, w->machine.on_cancelled());
+    }
+    while (wait_state* w = ready.pop_front()) finish(w, w->machine.on_cancelled());
+    // Waits in a worker's hands end when their request does: it is cancelled
+    // by closing the connections below.
     active.for_each([](active_node* n) { n->timer->cancel(); });
     waiters.for_each([](slot_waiter* w) { w->timer->cancel(); });
     for (auto& c : conns) c->close();
@@ -539,24 +714,15 @@ client::~client() {
   if (impl_) impl_->shutdown();
 }
 
-asio::awaitable<outcome> client::wait(std::uint64_t handle, wait_options opts) {
-  return impl_->run_wait(handle, std::move(opts), true);
+void client::start_wait(std::uint64_t handle, std::shared_ptr<const wait_options> opts,
+                        asio::any_completion_handler<void(outcome)> handler) {
+  if (!opts) opts = std::make_shared<const wait_options>();
+  impl_->start_wait(std::make_unique<wait_state>(handle, std::move(opts), steady::now(),
+                                                 impl_->eng->rng, std::move(handler)));
 }
 
-void client::async_wait(std::uint64_t handle, wait_options opts,
-                        std::function<void(outcome)> done) {
-  auto self = impl_;
-  const bool release = opts.purge == purge_policy::after_delivery;
-  asio::co_spawn(
-      self->executor(),
-      [self, handle, opts = std::move(opts), done = std::move(done), release]() mutable
-      -> asio::awaitable<void> {
-        outcome o = co_await self->run_wait(handle, std::move(opts), false);
-        const bool completed = o.completed();
-        done(std::move(o));
-        if (release && completed) co_await self->run_release(handle);
-      },
-      asio::detached);
+asio::awaitable<outcome> client::wait(std::uint64_t handle, wait_options opts) {
+  return async_wait(handle, std::move(opts), asio::use_awaitable);
 }
 
 asio::awaitable<call_result> client::call(std::string method, std::string params_json,
@@ -590,7 +756,7 @@ asio::awaitable<outcome> client::start_and_wait(std::string method, std::string 
     o.raw_json = started.error_json;
     co_return o;
   }
-  co_return co_await self->run_wait(handle, std::move(opts), true);
+  co_return co_await async_wait(handle, std::move(opts), asio::use_awaitable);
 }
 
 void client::shutdown() { impl_->shutdown(); }

@@ -2,6 +2,8 @@
 // connections, a rate limit, and the waits that poll over them.
 #pragma once
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
@@ -51,12 +53,33 @@ class client {
 
   /// Polls `handle` until it completes, is gone, the deadline passes, or the
   /// wait is cancelled (per-operation cancellation, or shutdown()). Never
-  /// throws for what the cluster or network does.
-  boost::asio::awaitable<outcome> wait(std::uint64_t handle, wait_options opts = {});
+  /// throws for what the cluster or network does. Completion signature
+  /// void(outcome): any completion token works (a callback, use_awaitable,
+  /// use_future, deferred). The handler runs on its associated executor, or
+  /// the engine's io_context. With purge_policy::after_delivery the release
+  /// is sent only after the handler has been invoked.
+  ///
+  /// A waiting handle costs a few hundred bytes and one slot in the client's
+  /// timer heap, not a coroutine or a timer: share `opts` between waits
+  /// (the shared_ptr overload) when watching very many.
+  template <class CompletionToken>
+  auto async_wait(std::uint64_t handle, std::shared_ptr<const wait_options> opts,
+                  CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(outcome)>(
+        [this](auto handler, std::uint64_t h, std::shared_ptr<const wait_options> o) {
+          start_wait(h, std::move(o),
+                     boost::asio::any_completion_handler<void(outcome)>(std::move(handler)));
+        },
+        token, handle, std::move(opts));
+  }
+  template <class CompletionToken>
+  auto async_wait(std::uint64_t handle, wait_options opts, CompletionToken&& token) {
+    return async_wait(handle, std::make_shared<const wait_options>(std::move(opts)),
+                      std::forward<CompletionToken>(token));
+  }
 
-  /// The same for callers without coroutines: `done` runs on the io_context.
-  /// With purge_policy::after_delivery the release is sent after `done` returns.
-  void async_wait(std::uint64_t handle, wait_options opts, std::function<void(outcome)> done);
+  /// `co_await client.wait(handle)`: async_wait with use_awaitable.
+  boost::asio::awaitable<outcome> wait(std::uint64_t handle, wait_options opts = {});
 
   /// Any JSON-RPC method over the same pool; `params_json` is a JSON object.
   boost::asio::awaitable<call_result> call(std::string method, std::string params_json,
@@ -76,6 +99,8 @@ class client {
   struct impl;
 
  private:
+  void start_wait(std::uint64_t handle, std::shared_ptr<const wait_options> opts,
+                  boost::asio::any_completion_handler<void(outcome)> handler);
   std::shared_ptr<impl> impl_;
 };
 

@@ -17,7 +17,14 @@ struct answer_parser::impl {
   od::parser parser;
 };
 
-answer_parser::answer_parser() : impl_(std::make_unique<impl>()) {}
+answer_parser::answer_parser() : impl_(std::make_unique<impl>()) {
+  // simdjson sizes its buffers to the largest document seen so far, so
+  // answers that grow by a digit would reallocate now and then. Start large
+  // enough for any GetAsyncResult answer; only a huge list grows it again.
+  if (impl_->parser.allocate(64 * 1024) != simdjson::SUCCESS) {
+    // Out of memory here surfaces again, as an error, at the first parse.
+  }
+}
 answer_parser::~answer_parser() = default;
 
 #define POLLSTER_STR2(x) #x

@@ -56,10 +56,12 @@ exchange_result failure(error e, std::string detail = {}) {
   return r;
 }
 
-// Why a handshake failed, in words an operator can act on.
+// Why a handshake failed, in words an operator can act on. The verify result
+// counts only when verification was on: with a pin or insecure, OpenSSL still
+// records "self-signed" while a handshake fails for another reason (a reset).
 exchange_result handshake_failure(SSL* ssl, const beast::error_code& ec) {
   const long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK)
+  if (verify != X509_V_OK && SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE)
     return failure(error::certificate_rejected,
                    std::string("server certificate rejected: ") +
                        X509_verify_cert_error_string(verify));

@@ -1,0 +1,67 @@
+// No heap allocation per "running" poll in steady state (issue 5): global
+// operator new is counted on this thread only (the simulator runs on its own
+// thread and allocates as it likes).
+#include <cstdlib>
+#include <new>
+
+#include "poller/wait_machine.hpp"
+#include "sim_fixture.hpp"
+
+namespace {
+thread_local bool counting = false;
+thread_local std::size_t allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (counting) ++allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  if (counting) ++allocations;
+  if (void* p = std::aligned_alloc(static_cast<std::size_t>(a), (n + static_cast<std::size_t>(a) - 1) &
+                                                                   ~(static_cast<std::size_t>(a) - 1)))
+    return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace pollster::test {
+namespace {
+
+namespace asio = boost::asio;
+
+TEST_F(sim_test, RunningPollAllocatesNothingInSteadyState) {
+  start_sim();
+  client c(*eng, client_cfg());
+  const auto h = sim->create_job("Clone", 60s, false);
+  wait_options opts = fast_wait();
+  opts.poll = {.initial = 1ms, .multiplier = 1.0, .max_delay = 1ms, .jitter = 0.0, .min_delay = 1ms};
+  std::size_t polls_at_start = 0, allocs_at_start = 0;
+  // Count from the 50th running answer to the 550th.
+  opts.on_progress = [&](const progress&) {
+    const auto running = eng->stats().running_answers;
+    if (running == 50) {
+      allocations = 0;
+      counting = true;
+      polls_at_start = running;
+      allocs_at_start = allocations;
+    } else if (running == 550) {
+      counting = false;
+      c.shutdown();
+    }
+  };
+  asio::co_spawn(ioc, c.wait(h, opts), asio::detached);
+  ioc.run_for(30s);
+  counting = false;
+  ASSERT_GE(eng->stats().running_answers, 550u) << "did not reach steady state";
+  const std::size_t polls = 550 - polls_at_start;
+  EXPECT_EQ(allocations - allocs_at_start, 0u)
+      << (allocations - allocs_at_start) << " allocations over " << polls << " running polls";
+}
+
+}  // namespace
+}  // namespace pollster::test
