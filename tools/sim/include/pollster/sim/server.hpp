@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -108,8 +109,9 @@ class server {
   void bind();
   /// Serves on the calling thread until stop() or, when handle_signals,
   /// SIGINT/SIGTERM. SIGUSR1 (when handle_signals) writes to_json(snapshot())
-  /// to stderr.
-  void run(bool handle_signals);
+  /// to stderr. on_ready runs once the signal handlers are in place, just
+  /// before serving.
+  void run(bool handle_signals, const std::function<void()>& on_ready = {});
 
   std::uint16_t port() const;
   /// https://127.0.0.1:PORT/json-rpc/<api_version> (IPv6 literal in brackets).
