@@ -222,5 +222,70 @@ TEST_F(sim_test, CallAndStartAndWait) {
   });
 }
 
+TEST_F(sim_test, RateLimitBoundsRequestsPerSecond) {
+  start_sim();
+  auto cfg = client_cfg();
+  cfg.rate_limit = 100;
+  cfg.rate_burst = 5;
+  client c(*eng, cfg);
+  std::vector<std::uint64_t> handles;
+  for (int i = 0; i < 60; ++i) handles.push_back(sim->create_job("Clone", 1ms, false));
+  auto opts = fast_wait();
+  opts.purge = purge_policy::never;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = wait_all(c, handles, opts);
+  const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const auto& o : out) expect_matches_record(o);
+  // A lower bound only: the bucket may never let more than burst + rate*t through.
+  const double requests = static_cast<double>(eng->stats().requests);
+  EXPECT_GE(requests, 60);
+  EXPECT_GE(elapsed, (requests - 5) / 100 * 0.95) << requests << " requests in " << elapsed << " s";
+}
+
+TEST_F(sim_test, InFlightCapBoundsConnections) {
+  start_sim();
+  auto cfg = client_cfg();
+  cfg.pool_size = 8;
+  cfg.max_in_flight = 2;
+  client c(*eng, cfg);
+  std::vector<std::uint64_t> handles;
+  for (int i = 0; i < 200; ++i) handles.push_back(sim->create_job("Clone", 30ms, false));
+  auto out = wait_all(c, handles, fast_wait());
+  for (const auto& o : out) expect_matches_record(o);
+  EXPECT_EQ(c.pool().size, 2u);
+  EXPECT_LE(eng->stats().connects, 2u);
+  EXPECT_LE(sim->snapshot().connections_accepted, 2u);
+}
+
+TEST_F(sim_test, ManyClustersOnOneIoContext) {
+  start_sim();
+  sim::server other(sim::config{.seed = 99});
+  other.start();
+  client a(*eng, client_cfg());
+  auto bcfg = client_cfg();
+  bcfg.url = other.url();
+  bcfg.tls.pin_sha256 = other.certificate_sha256();
+  client b(*eng, bcfg);
+  std::vector<std::uint64_t> ha, hb;
+  for (int i = 0; i < 100; ++i) {
+    ha.push_back(sim->create_job("Clone", 40ms, false));
+    hb.push_back(other.create_job("BulkVolume", 40ms, true));
+  }
+  std::vector<outcome> oa(100), ob(100);
+  int done = 0;
+  for (int i = 0; i < 100; ++i) {
+    a.async_wait(ha[i], fast_wait(), [&, i](outcome o) { oa[i] = std::move(o); ++done; });
+    b.async_wait(hb[i], fast_wait(), [&, i](outcome o) { ob[i] = std::move(o); ++done; });
+  }
+  ioc.run_for(60s);
+  ASSERT_EQ(done, 200);
+  for (const auto& o : oa) expect_matches_record(o);
+  for (const auto& o : ob) {
+    EXPECT_EQ(o.kind, outcome_kind::task_failed);
+    EXPECT_EQ(o.raw_json, other.record(o.handle)->result_json);
+  }
+  other.stop();
+}
+
 }  // namespace
 }  // namespace pollster::test
