@@ -94,7 +94,7 @@ int run_merge(const merge_options& opt) {
 command add_report_command(CLI::App& parent) {
   auto opt = std::make_shared<merge_options>();
   CLI::App* app = parent.add_subcommand("report", "Work with `pollster load` reports");
-  app->require_subcommand(1, 1);
+  app->require_subcommand(0, 1);
   CLI::App* merge = app->add_subcommand(
       "merge", "Merge the JSON reports of the shards of one load test and print the table");
   merge->add_option("reports", opt->inputs, "REPORT.json... written by pollster load --json")
@@ -107,7 +107,13 @@ command add_report_command(CLI::App& parent) {
   merge->add_option("--max-error-ratio", opt->max_error_ratio,
                     "exit 1 when the merged errors/requests (or failed/ended operations) is above X")
       ->check(CLI::Range(0.0, 1e9));
-  return {app, [opt] { return run_merge(*opt); }};
+  return {app, [opt, merge] {
+            if (!merge->parsed()) {
+              std::cerr << "pollster report: a subcommand is required: merge (see --help)\n";
+              return exit_usage;
+            }
+            return run_merge(*opt);
+          }};
 }
 
 }  // namespace pollster::cli
