@@ -119,9 +119,9 @@ int run_poll(const std::string& url, std::uint64_t polls, std::size_t connection
   const auto t0 = std::chrono::steady_clock::now();
   while (eng.stats().running_answers < polls) ioc.run_one();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const counters s = eng.stats();  // before shutdown: answers drained later are not polls
   c.shutdown();
   ioc.run();
-  const counters& s = eng.stats();
   std::printf("{\"polls\":%llu,\"answers\":%llu,\"transient_errors\":%llu,\"connects\":%llu,"
               "\"seconds\":%.3f,\"polls_per_s\":%.0f}\n",
               (unsigned long long)s.running_answers, (unsigned long long)s.answers,

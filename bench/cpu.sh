@@ -15,7 +15,7 @@
 #     (pollster, Asio, Beast, simdjson: the binary). Kernel time is not
 #     counted by callgrind.
 #
-# usage: bench/cpu.sh [BUILD_DIR]   (default /tmp/b-bench; needs
+# usage: [COUNT=10000] [KEEP=1] [SKIP_PARSE=1] bench/cpu.sh [BUILD_DIR]   (default /tmp/b-bench; needs
 #        BUILD_DIR/bench/pollster_bench_client and BUILD_DIR/tools/pollster)
 set -euo pipefail
 build="${1:-/tmp/b-bench}"
@@ -26,7 +26,7 @@ tmp="$(mktemp -d /tmp/pollster-cpu.XXXXXX)"
 sim_pid=""
 cleanup() {
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null || true
-  rm -rf "$tmp"
+  if [ -n "${KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -41,13 +41,16 @@ objects() {
 import re, sys, collections
 names, cost, ob, skip = {}, collections.Counter(), "?", False
 for line in open(sys.argv[1], errors="replace"):
-    if line.startswith("ob="):
-        m = re.match(r"ob=\((\d+)\)(?: (.*))?", line.strip())
+    if line.startswith(("ob=", "cob=")):
+        # Object names are compressed: "(id) name" the first time, "(id)" after,
+        # and a name may first appear in a cob= (called object) line.
+        key, _, val = line.strip().partition("=")
+        m = re.match(r"\((\d+)\)(?: (.*))?", val)
         if m:
             if m.group(2): names[m.group(1)] = m.group(2)
-            ob = names.get(m.group(1), m.group(1))
-        else:
-            ob = line[3:].strip()
+            val = names.get(m.group(1), m.group(1))
+        if key == "ob":
+            ob = val
     elif line.startswith("calls="):
         skip = True  # the next cost line is the call's inclusive cost
     elif line[:1].isdigit() or line[:1] in "+-*":
@@ -63,6 +66,7 @@ EOF
 }
 total() { grep -E '^(summary|totals):' "$1" | head -1 | awk '{print $2}'; }
 
+if [ -z "${SKIP_PARSE:-}" ]; then
 echo "== parse path: instructions per parse (callgrind, $count parses) =="
 printf '%-24s %12s\n' vector Ir/parse
 for v in running succeeded task_failed no_such_path handle_does_not_exist list_async_results; do
@@ -72,6 +76,8 @@ for v in running succeeded task_failed no_such_path handle_does_not_exist list_a
   awk -v a="$(total "$tmp/p0")" -v b="$(total "$tmp/pn")" -v n="$count" -v v="$v" \
     'BEGIN { printf "%-24s %12.0f\n", v, (b - a) / n }'
 done
+
+fi
 
 echo
 echo "== whole request path: instructions per running poll (callgrind, $count polls) =="
