@@ -757,7 +757,7 @@ struct line_series {
 double nice_ceiling(double v) {
   if (!(v > 0)) return 1;
   const double p = std::pow(10.0, std::floor(std::log10(v)));
-  for (double m : {1.0, 2.0, 5.0, 10.0})
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
     if (m * p >= v) return m * p;
   return 10 * p;
 }
@@ -765,27 +765,51 @@ double nice_ceiling(double v) {
 std::string axis_number(double v) {
   if (v >= 100 || v == std::floor(v)) return fixed(v, 0);
   if (v >= 1) return fixed(v, 1);
+  if (v >= 0.01) return fixed(v, 2);
   return fixed(v, 3);
 }
 
+// A line chart of per-second values. `log_scale`: a logarithmic y axis (for
+// latencies, whose max can be a hundred times the median).
 std::string svg_chart(const std::string& title, const std::string& unit, const std::vector<double>& x,
-                      const std::vector<line_series>& lines) {
+                      const std::vector<line_series>& lines, bool log_scale = false) {
   const double W = 860, H = 280, left = 70, right = 20, top = 30, bottom = 40;
   const double pw = W - left - right, ph = H - top - bottom;
-  double ymax = 0, xmax = 0;
+  double ymax = 0, xmax = 0, ymin_pos = 0;
   for (const auto& l : lines)
-    for (double v : l.y) ymax = std::max(ymax, v);
+    for (double v : l.y) {
+      ymax = std::max(ymax, v);
+      if (v > 0 && (ymin_pos == 0 || v < ymin_pos)) ymin_pos = v;
+    }
   for (double v : x) xmax = std::max(xmax, v);
-  ymax = nice_ceiling(ymax);
   if (xmax <= 0) xmax = 1;
+  // Linear: 0..a round maximum. Log: whole decades around the values.
+  double lo_dec = 0, hi_dec = 1;
+  if (log_scale) {
+    if (ymin_pos <= 0) ymin_pos = ymax > 0 ? ymax : 1;
+    lo_dec = std::floor(std::log10(ymin_pos));
+    hi_dec = std::ceil(std::log10(std::max(ymax, ymin_pos)));
+    if (hi_dec <= lo_dec) hi_dec = lo_dec + 1;
+  } else {
+    ymax = nice_ceiling(ymax);
+  }
+  auto yfrac = [&](double v) {
+    if (!log_scale) return v / ymax;
+    if (v <= 0) return 0.0;
+    return std::clamp((std::log10(v) - lo_dec) / (hi_dec - lo_dec), 0.0, 1.0);
+  };
   auto px = [&](double v) { return fixed(left + pw * v / xmax, 1); };
-  auto py = [&](double v) { return fixed(top + ph - ph * v / ymax, 1); };
+  auto py = [&](double v) { return fixed(top + ph - ph * yfrac(v), 1); };
   std::string s = "<svg width=\"" + fixed(W, 0) + "\" height=\"" + fixed(H, 0) + "\" viewBox=\"0 0 " +
                   fixed(W, 0) + " " + fixed(H, 0) + "\" role=\"img\" aria-label=\"" + html_escape(title) +
                   "\">\n";
   s += "<text x=\"" + fixed(left, 0) + "\" y=\"18\" class=\"title\">" + html_escape(title) + "</text>\n";
-  for (int i = 0; i <= 4; ++i) {
-    const double v = ymax * i / 4;
+  std::vector<double> ticks;
+  if (log_scale)
+    for (double d = lo_dec; d <= hi_dec + 1e-9; ++d) ticks.push_back(std::pow(10.0, d));
+  else
+    for (int i = 0; i <= 4; ++i) ticks.push_back(ymax * i / 4);
+  for (double v : ticks) {
     s += "<line x1=\"" + fixed(left, 0) + "\" x2=\"" + fixed(W - right, 0) + "\" y1=\"" + py(v) +
          "\" y2=\"" + py(v) + "\" class=\"grid\"/>";
     s += "<text x=\"" + fixed(left - 6, 0) + "\" y=\"" + py(v) + "\" dy=\"4\" text-anchor=\"end\">" +
@@ -796,7 +820,7 @@ std::string svg_chart(const std::string& title, const std::string& unit, const s
     s += "<text x=\"" + px(v) + "\" y=\"" + fixed(H - bottom + 16, 0) + "\" text-anchor=\"middle\">" +
          axis_number(v) + "</text>";
   s += "\n<text x=\"" + fixed(left + pw / 2, 0) + "\" y=\"" + fixed(H - 4, 0) +
-       "\" text-anchor=\"middle\">seconds</text>";
+       "\" text-anchor=\"middle\">seconds since the start</text>";
   s += "<text x=\"14\" y=\"" + fixed(top + ph / 2, 0) + "\" transform=\"rotate(-90 14 " +
        fixed(top + ph / 2, 0) + ")\" text-anchor=\"middle\">" + html_escape(unit) + "</text>\n";
   s += "<rect x=\"" + fixed(left, 0) + "\" y=\"" + fixed(top, 0) + "\" width=\"" + fixed(pw, 0) +
@@ -881,12 +905,16 @@ std::string to_html(const load_report& r) {
     o += "<p>No per-second series in this report.</p>\n";
   } else {
     o += svg_chart("Requests and completions per second", "per second", x, rates);
-    o += svg_chart("Latency percentiles per second", "milliseconds", x, {p50, p90, p99, mx});
+    o += svg_chart("Latency percentiles per second (log scale)", "milliseconds", x, {p50, p90, p99, mx}, true);
   }
   o += "<h2>Report</h2>\n<pre>" + html_escape(to_table(r)) + "</pre>\n";
   o += "<h2>Parameters</h2>\n<pre>";
   std::string params;
-  write_json(params, r.parameters);
+  for (const auto& [k, v] : r.parameters.members) {
+    params += pad(k, 20);
+    write_json(params, v);
+    params += '\n';
+  }
   o += html_escape(params) + "</pre>\n</body>\n</html>\n";
   return o;
 }
