@@ -27,13 +27,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+sims=0
 start_sim() {
+  sims=$((sims + 1))
+  local out="$tmp/sim-$sims.out"  # a fresh file: never read the last run's URL
+  : > "$out"
   "$pollster" sim --listen 127.0.0.1:0 --user admin --password admin --auto-jobs --job-duration 1h \
-    --retention 2000000 > "$tmp/sim.out" 2> "$tmp/sim.err" &
+    --retention 2000000 > "$out" 2> "$tmp/sim.err" &
   sim_pid=$!
   url=""
   for _ in $(seq 100); do
-    url="$(sed -n 's/^pollster sim: serving //p' "$tmp/sim.out")"
+    url="$(sed -n 's/^pollster sim: serving //p' "$out")"
     [ -n "$url" ] && return 0
     sleep 0.1
   done
