@@ -554,6 +554,40 @@ std::string random_password() {
   return s;
 }
 
+// A report file: written to FILE.partial, renamed to FILE once whole (a
+// merge step waiting for FILE never reads half a report). Opened before the
+// run so that a typo costs nothing; removed if the run never gets to write it.
+class output_file {
+ public:
+  explicit output_file(std::string path) : path_(std::move(path)), tmp_(path_ + ".partial") {}
+  ~output_file() {
+    if (out_.is_open()) {
+      out_.close();
+      std::remove(tmp_.c_str());
+    }
+  }
+  bool open() {
+    if (path_.empty()) return true;
+    out_.open(tmp_, std::ios::binary | std::ios::trunc);
+    return static_cast<bool>(out_);
+  }
+  bool commit(const std::string& text) {
+    if (!out_.is_open()) return true;
+    out_ << text;
+    out_.close();
+    if (!out_ || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      std::cerr << "pollster load: could not write '" << path_ << "'\n";
+      std::remove(tmp_.c_str());
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  std::string path_, tmp_;
+  std::ofstream out_;
+};
+
 struct snapshot {
   counters_block c;
   histogram h;
@@ -627,15 +661,9 @@ int run_load(load_options& opt) {
   if (!purge) return usage("--purge wants after-delivery, never or on-read, not '" + opt.purge + "'");
 
   // Files are opened now, so that a typo costs nothing.
-  std::ofstream json_out, html_out;
-  if (!opt.json_file.empty()) {
-    json_out.open(opt.json_file, std::ios::binary | std::ios::trunc);
-    if (!json_out) return usage("cannot write --json file '" + opt.json_file + "'");
-  }
-  if (!opt.html_file.empty()) {
-    html_out.open(opt.html_file, std::ios::binary | std::ios::trunc);
-    if (!html_out) return usage("cannot write --html file '" + opt.html_file + "'");
-  }
+  output_file json_out(opt.json_file), html_out(opt.html_file);
+  if (!json_out.open()) return usage("cannot write --json file '" + opt.json_file + "'");
+  if (!html_out.open()) return usage("cannot write --html file '" + opt.html_file + "'");
 
   // SIGINT/SIGTERM: blocked in every thread (the simulator's and the workers'
   // inherit the mask); the main thread takes them with sigtimedwait and stops
@@ -824,19 +852,11 @@ int run_load(load_options& opt) {
 
   std::cout << to_table(rep);
   std::cout.flush();
-  if (json_out.is_open()) {
-    json_out << to_json(rep);
-    json_out.close();
-    if (!json_out) std::cerr << me << "could not write '" << opt.json_file << "'\n";
-  }
-  if (html_out.is_open()) {
-    html_out << to_html(rep);
-    html_out.close();
-    if (!html_out) std::cerr << me << "could not write '" << opt.html_file << "'\n";
-  }
+  bool written = json_out.commit(to_json(rep));
+  written = html_out.commit(to_html(rep)) && written;
   if (simulator) simulator->stop();
 
-  int rc = exit_ok;
+  int rc = written ? exit_ok : exit_incomplete;
   if (rep.requests == 0) {
     std::cerr << me << "FAILED: no request was answered (see the errors above)\n";
     rc = exit_incomplete;
