@@ -673,6 +673,9 @@ int run_load(load_options& opt) {
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // A peer that closed first must be an error code, not the end of the
+  // process: OpenSSL's close_notify goes out with a plain write().
+  ::signal(SIGPIPE, SIG_IGN);
 
   // --- the target ---
   std::unique_ptr<sim::server> simulator;
