@@ -368,7 +368,17 @@ double load_report::error_ratio() const {
   return requests ? e / static_cast<double>(requests) : e;
 }
 
-std::string to_json(const load_report& r) {
+std::string to_json(const load_report& r_in) {
+  // The duration as printed (6 decimals) is the one the rates are computed
+  // from, so that requests_per_s == requests / duration_s in the file too.
+  load_report r_rounded;
+  const load_report* rp = &r_in;
+  if (std::round(r_in.duration_s * 1e6) / 1e6 != r_in.duration_s) {
+    r_rounded = r_in;
+    r_rounded.duration_s = std::round(r_in.duration_s * 1e6) / 1e6;
+    rp = &r_rounded;
+  }
+  const load_report& r = *rp;
   std::string o;
   o.reserve(4096 + r.series.size() * 256);
   o += "{\n  ";
