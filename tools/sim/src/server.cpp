@@ -13,7 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/detail/base64.hpp>
@@ -22,9 +22,13 @@
 #include <boost/beast/http/error.hpp>
 
 #include <algorithm>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <climits>
 #include <cstring>
 #include <csignal>
 #include <iostream>
@@ -174,6 +178,191 @@ class request_reader final : public http::basic_parser<true> {
   std::uint8_t version_len_ = 0;
 };
 
+
+/// TLS with OpenSSL over Asio's socket through a minimal BIO: ciphertext is
+/// read by Asio into a per-connection buffer (Asio tracks readiness, so a
+/// request costs one recv and its answer one send) and records OpenSSL writes
+/// are collected and sent in one write. No BIO pair, no intermediate copies
+/// beyond OpenSSL's own. Read-ahead lets OpenSSL take a whole request at once.
+class tls_stream {
+ public:
+  tls_stream(tcp::socket sock, SSL_CTX* ctx) : sock_(std::move(sock)), ssl_(SSL_new(ctx)) {
+    if (!ssl_) throw std::bad_alloc();
+    BIO* bio = BIO_new(method());
+    if (!bio) {
+      SSL_free(ssl_);
+      throw std::bad_alloc();
+    }
+    BIO_set_data(bio, this);
+    BIO_set_init(bio, 1);
+    SSL_set_bio(ssl_, bio, bio);  // one reference, owned by ssl_
+    SSL_set_accept_state(ssl_);
+    error_code ec;
+    sock_.non_blocking(true, ec);  // for the best-effort close_notify only
+    rbuf_.resize(17 * 1024);
+    wbuf_.reserve(4096);
+  }
+  ~tls_stream() { SSL_free(ssl_); }
+  tls_stream(const tls_stream&) = delete;
+  tls_stream& operator=(const tls_stream&) = delete;
+
+  tcp::socket& socket() { return sock_; }
+
+  template <class Handler>
+  void async_handshake(Handler&& h) {
+    run([this] { return SSL_do_handshake(ssl_); },
+        [h = std::forward<Handler>(h)](error_code ec, std::size_t) mutable { h(ec); });
+  }
+  template <class Handler>
+  void async_read_some(asio::mutable_buffer b, Handler&& h) {
+    run([this, b] { return SSL_read(ssl_, b.data(), static_cast<int>(std::min<std::size_t>(b.size(), INT_MAX))); },
+        std::forward<Handler>(h));
+  }
+  /// Writes all of `b`.
+  template <class Handler>
+  void async_write(asio::const_buffer b, Handler&& h) {
+    if (b.size() == 0) {
+      asio::post(sock_.get_executor(), [h = std::forward<Handler>(h)]() mutable { h(error_code{}, 0); });
+      return;
+    }
+    run([this, b] { return SSL_write(ssl_, b.data(), static_cast<int>(b.size())); }, std::forward<Handler>(h));
+  }
+  /// Sends close_notify if the socket takes it without waiting.
+  void send_close_notify() {
+    ERR_clear_error();
+    if (SSL_is_init_finished(ssl_)) SSL_shutdown(ssl_);
+    ERR_clear_error();
+    if (!wbuf_.empty()) {
+      error_code ec;
+      sock_.send(asio::buffer(wbuf_), 0, ec);
+      wbuf_.clear();
+    }
+  }
+
+ private:
+  // Runs an OpenSSL operation; feeds it ciphertext when it wants some, sends
+  // what it wrote, and completes the handler.
+  template <class Op, class Handler>
+  void run(Op op, Handler&& h) {
+    ERR_clear_error();
+    const int r = op();
+    if (r > 0) {
+      flush_then(std::forward<Handler>(h), error_code{}, static_cast<std::size_t>(r));
+      return;
+    }
+    const int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ) {
+      if (!wbuf_.empty()) {  // handshake flights, alerts: out before waiting for the peer
+        asio::async_write(sock_, asio::buffer(wbuf_),
+                          [this, op, h = std::forward<Handler>(h)](error_code ec, std::size_t) mutable {
+                            wbuf_.clear();
+                            if (ec) h(ec, 0);
+                            else fill(op, std::move(h));
+                          });
+        return;
+      }
+      fill(op, std::forward<Handler>(h));
+      return;
+    }
+    error_code ec;
+    if (e == SSL_ERROR_ZERO_RETURN) ec = asio::error::eof;
+    else if (e == SSL_ERROR_SYSCALL) ec = asio::error::eof;  // our BIO never fails: the peer went away
+    else ec = error_code(static_cast<int>(ERR_get_error()), asio::error::get_ssl_category());
+    if (!ec) ec = asio::error::connection_aborted;
+    ERR_clear_error();
+    wbuf_.clear();
+    asio::post(sock_.get_executor(), [h = std::forward<Handler>(h), ec]() mutable { h(ec, 0); });
+  }
+
+  template <class Op, class Handler>
+  void fill(Op op, Handler&& h) {
+    sock_.async_read_some(asio::buffer(rbuf_),
+                          [this, op, h = std::forward<Handler>(h)](error_code ec, std::size_t n) mutable {
+                            if (ec) {
+                              h(ec, 0);
+                              return;
+                            }
+                            rpos_ = 0;
+                            rlen_ = n;
+                            run(op, std::move(h));
+                          });
+  }
+
+  template <class Handler>
+  void flush_then(Handler&& h, error_code ec, std::size_t n) {
+    if (wbuf_.empty()) {
+      // Completed without I/O (the request was already buffered): run the
+      // handler now, unless nested too deep (a client pipelining without end).
+      if (depth_ < 8) {
+        ++depth_;
+        h(ec, n);
+        --depth_;
+      } else {
+        asio::post(sock_.get_executor(), [h = std::forward<Handler>(h), ec, n]() mutable { h(ec, n); });
+      }
+      return;
+    }
+    asio::async_write(sock_, asio::buffer(wbuf_),
+                      [this, h = std::forward<Handler>(h), n](error_code wec, std::size_t) mutable {
+                        wbuf_.clear();
+                        h(wec, wec ? 0 : n);
+                      });
+  }
+
+  static int bio_write(BIO* b, const char* data, int len) {
+    auto* self = static_cast<tls_stream*>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    self->wbuf_.append(data, static_cast<std::size_t>(len));
+    return len;
+  }
+  static int bio_read(BIO* b, char* out, int len) {
+    auto* self = static_cast<tls_stream*>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    const std::size_t avail = self->rlen_ - self->rpos_;
+    if (avail == 0) {
+      BIO_set_retry_read(b);
+      return -1;
+    }
+    const std::size_t n = std::min<std::size_t>(avail, static_cast<std::size_t>(len));
+    std::memcpy(out, self->rbuf_.data() + self->rpos_, n);
+    self->rpos_ += n;
+    return static_cast<int>(n);
+  }
+  static long bio_ctrl(BIO* b, int cmd, long, void*) {
+    auto* self = static_cast<tls_stream*>(BIO_get_data(b));
+    switch (cmd) {
+      case BIO_CTRL_FLUSH:
+        return 1;
+      case BIO_CTRL_PENDING:
+        return static_cast<long>(self->rlen_ - self->rpos_);
+      case BIO_CTRL_WPENDING:
+        return static_cast<long>(self->wbuf_.size());
+      default:
+        return 0;
+    }
+  }
+  static BIO_METHOD* method() {
+    static BIO_METHOD* m = [] {
+      BIO_METHOD* bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "pollster-sim");
+      BIO_meth_set_write(bm, bio_write);
+      BIO_meth_set_read(bm, bio_read);
+      BIO_meth_set_ctrl(bm, bio_ctrl);
+      BIO_meth_set_create(bm, [](BIO*) { return 1; });
+      BIO_meth_set_destroy(bm, [](BIO*) { return 1; });
+      return bm;
+    }();
+    return m;
+  }
+
+  tcp::socket sock_;
+  SSL* ssl_;
+  std::vector<char> rbuf_;
+  std::size_t rpos_ = 0;
+  std::size_t rlen_ = 0;
+  std::string wbuf_;
+  int depth_ = 0;
+};
+
 class connection;
 
 }  // namespace
@@ -238,7 +427,7 @@ struct state {
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(state& s, tcp::socket sock)
-      : s_(s), stream_(std::move(sock), *s.tls), timer_(stream_.get_executor()) {
+      : s_(s), stream_(std::move(sock), s.tls->native_handle()), timer_(stream_.socket().get_executor()) {
     next_ = s_.conns;
     if (next_) next_->prev_ = this;
     s_.conns = this;
@@ -257,7 +446,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void start() {
     error_code ec;
-    stream_.next_layer().set_option(tcp::no_delay(true), ec);
+    stream_.socket().set_option(tcp::no_delay(true), ec);
     const auto slow = s_.cfg.fault.slow_handshake;
     if (slow.count() > 0) {
       s_.count_fault(fault_id::slow_handshake);
@@ -275,7 +464,7 @@ class connection : public std::enable_shared_from_this<connection> {
     if (dead_) return;
     dead_ = true;
     error_code ec;
-    auto& sock = stream_.next_layer();
+    auto& sock = stream_.socket();
     sock.set_option(asio::socket_base::linger(true, 0), ec);
     sock.close(ec);
     timer_.cancel();
@@ -285,7 +474,7 @@ class connection : public std::enable_shared_from_this<connection> {
   enum class parse_state { done, more, failed };
 
   void handshake() {
-    stream_.async_handshake(ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
+    stream_.async_handshake([self = shared_from_this()](error_code ec) {
       if (!ec && !self->dead_) self->read();
     });
   }
@@ -311,7 +500,7 @@ class connection : public std::enable_shared_from_this<connection> {
     if (reader_->is_header_done() && reader_->expect_continue && !sent_continue_) {
       sent_continue_ = true;
       static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-      asio::async_write(stream_, asio::buffer(cont.data(), cont.size()),
+      stream_.async_write(asio::buffer(cont.data(), cont.size()),
                         [self = shared_from_this()](error_code ec, std::size_t) {
                           if (!ec && !self->dead_) self->read();
                         });
@@ -431,7 +620,7 @@ class connection : public std::enable_shared_from_this<connection> {
     if (d_.reset_mid) {
       s_.count_fault(fault_id::reset_mid_response);
       const std::size_t half = (out_.size() - start) / 2;
-      asio::async_write(stream_, asio::buffer(out_.data() + start, half),
+      stream_.async_write(asio::buffer(out_.data() + start, half),
                         [self = shared_from_this()](error_code, std::size_t) { self->kill(); });
       return;
     }
@@ -479,7 +668,7 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   void send(std::size_t start, bool close_after) {
-    asio::async_write(stream_, asio::buffer(out_.data() + start, out_.size() - start),
+    stream_.async_write(asio::buffer(out_.data() + start, out_.size() - start),
                       [self = shared_from_this(), close_after](error_code ec, std::size_t) {
                         if (self->complete_handle_ && ec) {
                           std::lock_guard lock(self->s_.mu);
@@ -500,13 +689,12 @@ class connection : public std::enable_shared_from_this<connection> {
     timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (!ec) self->close_socket();
     });
-    stream_.async_shutdown([self = shared_from_this()](error_code) {
-      if (!self->dead_) self->drain();
-    });
+    stream_.send_close_notify();
+    drain();
   }
 
   void drain() {
-    stream_.next_layer().async_read_some(in_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t) {
+    stream_.socket().async_read_some(in_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t) {
       if (self->dead_) return;
       if (ec) {
         self->close_socket();
@@ -521,13 +709,13 @@ class connection : public std::enable_shared_from_this<connection> {
     if (dead_) return;
     dead_ = true;
     error_code ec;
-    stream_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.next_layer().close(ec);
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
     timer_.cancel();
   }
 
   state& s_;
-  ssl::stream<tcp::socket> stream_;
+  tls_stream stream_;
   asio::steady_timer timer_;
   beast::flat_buffer in_;
   std::optional<request_reader> reader_;
@@ -568,6 +756,8 @@ void state::bind() {
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
     tls->use_certificate_chain(asio::buffer(cert_pem));
     tls->use_private_key(asio::buffer(key_pem), ssl::context::pem);
+    SSL_CTX_set_read_ahead(tls->native_handle(), 1);
+    SSL_CTX_set_mode(tls->native_handle(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error(std::string("TLS setup: ") + e.what());
   }
