@@ -108,6 +108,8 @@ def check_invariants(tag, r, allow_errors=False):
     check(f"{tag}: series completions add up", sum(i["completed"] for i in s) == r["completed"])
     check(f"{tag}: series errors add up", sum(i["errors"] for i in s) == r["errors_total"])
     check(f"{tag}: series latencies add up", sum(c for i in s for _, c in i["buckets"]) == h["count"])
+    check(f"{tag}: no second's max above the run's max",
+          all(i["latency_us"]["max"] <= r["latency_us"]["max"] + 0.001 for i in s))
     check(f"{tag}: series times increase", all(a["t"] < b["t"] for a, b in zip(s, s[1:])))
     check(f"{tag}: series ends at the duration", not s or abs(s[-1]["t"] - r["duration_s"]) < 0.6)
     if not allow_errors:

@@ -760,7 +760,9 @@ int run_load(load_options& opt) {
     iv.completed = to.c.completed - from.c.completed;
     iv.errors = to.c.errors_total(!open_loop) - from.c.errors_total(!open_loop);
     iv.open_connections = to.c.open_connections;
-    iv.buckets = to.h.since(from.h).sparse();
+    const histogram d = to.h.since(from.h);
+    iv.buckets = d.sparse();
+    iv.max_ns = d.max();
     return iv;
   };
   for (int second = 1;; ++second) {

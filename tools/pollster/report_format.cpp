@@ -354,6 +354,8 @@ void write_json(std::string& out, const json_value& v) {
 histogram interval::latency() const {
   histogram h;
   for (const auto& [i, c] : buckets) h.add_bucket(i, c);
+  if (max_ns && h.count() && histogram::index_of(max_ns) == histogram::index_of(h.max()))
+    h.set_extremes(h.min(), max_ns, h.sum());
   return h;
 }
 
@@ -453,7 +455,7 @@ std::string to_json(const load_report& r_in) {
          ", \"open_connections\": " + std::to_string(s.open_connections) +
          ", \"latency_us\": {\"p50\": " + us(h.percentile(50)) + ", \"p90\": " +
          us(h.percentile(90)) + ", \"p99\": " + us(h.percentile(99)) + ", \"max\": " +
-         us(h.max()) + "}, \"buckets\": ";
+         us(h.max()) + "}, \"max_ns\": " + std::to_string(h.max()) + ", \"buckets\": ";
     write_buckets(o, s.buckets);
     o += '}';
   }
@@ -571,6 +573,7 @@ std::optional<load_report> from_json(std::string_view text, std::string& why) {
       opt_u64(&item, "completed", iv.completed);
       opt_u64(&item, "errors", iv.errors);
       opt_u64(&item, "open_connections", iv.open_connections);
+      opt_u64(&item, "max_ns", iv.max_ns);
       if (!read_buckets(item.find("buckets"), iv.buckets, why)) {
         why = "series: " + why;
         return std::nullopt;
@@ -601,6 +604,7 @@ std::optional<std::string> merge_into(load_report& into, const load_report& from
       histogram h = m.latency();
       h.merge(iv.latency());
       m.buckets = h.sparse();
+      m.max_ns = h.max();
     }
   };
   add_series(into);

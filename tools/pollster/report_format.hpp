@@ -43,6 +43,7 @@ struct interval {
   std::uint64_t requests = 0, completed = 0, errors = 0, open_connections = 0;
   /// Latencies answered in this interval: (bucket index, count), merged exactly.
   std::vector<std::pair<std::uint32_t, std::uint64_t>> buckets;
+  std::uint64_t max_ns = 0;  ///< exact largest latency (0: unknown, the top bucket's bound)
   histogram latency() const;
 };
 
