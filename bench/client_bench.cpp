@@ -113,11 +113,15 @@ int run_poll(const std::string& url, std::uint64_t polls, std::size_t connection
   client c(eng, config_for(url, connections));
   wait_options w;
   w.deadline = 0s;
-  w.poll = {.initial = 0s, .multiplier = 1.0, .max_delay = 0s, .jitter = 0.0, .min_delay = 0s};
+  w.poll = {.initial = 1ns, .multiplier = 1.0, .max_delay = 1ns, .jitter = 0.0, .min_delay = 1ns};
   w.purge = purge_policy::never;
   for (std::uint64_t h = 1; h <= handles; ++h) asio::co_spawn(ioc, c.wait(h, w), asio::detached);
   const auto t0 = std::chrono::steady_clock::now();
-  while (eng.stats().running_answers < polls) ioc.run_one();
+  while (eng.stats().running_answers < polls)
+    if (ioc.run_one() == 0) {
+      std::cerr << "pollster_bench_client: every wait ended before " << polls << " polls\n";
+      return 1;
+    }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const counters s = eng.stats();  // before shutdown: answers drained later are not polls
   c.shutdown();
@@ -136,7 +140,7 @@ int run_rate(const std::string& url, double seconds, std::size_t connections, st
   client c(eng, config_for(url, connections));
   auto w = std::make_shared<wait_options>();
   w->deadline = 0s;
-  w->poll = {.initial = 0s, .multiplier = 1.0, .max_delay = 0s, .jitter = 0.0, .min_delay = 0s};
+  w->poll = {.initial = 1ns, .multiplier = 1.0, .max_delay = 1ns, .jitter = 0.0, .min_delay = 1ns};
   w->purge = purge_policy::never;
   std::shared_ptr<const wait_options> shared = w;
   std::uint64_t next = 1, wrong = 0;
@@ -197,6 +201,8 @@ int run_hold(const std::string& url, std::uint64_t handles, std::size_t connecti
   std::fflush(stdout);
   c.shutdown();
   ioc.run();
+  // Shutting down ends every wait `cancelled` at once: its own peak.
+  std::fprintf(stderr, "{\"vm_hwm_after_shutdown_kib\":%ld}\n", status_kib("VmHWM"));
   return s.running_answers == handles && ended == handles ? 0 : 1;
 }
 

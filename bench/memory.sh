@@ -59,10 +59,10 @@ r1="$("$client" hold "$url" "$small" "$conns")"
 stop_sim
 echo "$r1"
 start_sim
-r2="$(/usr/bin/time -f '%e s elapsed, %M KiB max RSS (time)' "$client" hold "$url" "$big" "$conns" 2> "$tmp/time")"
+r2="$("$client" hold "$url" "$big" "$conns" 2> "$tmp/hold.err")"
 stop_sim
 echo "$r2"
-cat "$tmp/time"
+cat "$tmp/hold.err"
 python3 - "$r1" "$r2" <<'EOF'
 import json, sys
 a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])

@@ -8,6 +8,11 @@
 #   env: DURATION=5s ROUNDS=3 CONNS=16 SIM_JOB_DURATION=0
 #        (SIM_JOB_DURATION=1h: every answer is a "running" one instead of the
 #        complete success answer)
+#        INSTRUCTIONS=1: also count user-space instructions per request of
+#        each server under valgrind/callgrind (two runs of different lengths,
+#        the difference divided by the difference in requests: handshakes
+#        and start-up cancel out). Independent of the machine's load; adds
+#        about a minute and a half.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,9 +44,11 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 tmp=$(mktemp -d)
 sim_pid=
 nginx_pid=
+vg_pid=
 cleanup() {
   [[ -n "$sim_pid" ]] && kill "$sim_pid" 2>/dev/null || true
   [[ -n "$nginx_pid" ]] && kill "$nginx_pid" 2>/dev/null || true
+  [[ -n "$vg_pid" ]] && kill "$vg_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$tmp"
 }
@@ -169,3 +176,39 @@ nc=$(median "${nginx_cpu[@]}")
 sc=$(median "${sim_cpu[@]}")
 echo "median server CPU per request: nginx $nc us, sim $sc us"
 awk -v s="$sc" -v n="$nc" 'BEGIN {printf "CPU efficiency ratio nginx/sim: %.2f (above 1: the simulator spends less CPU per answer)\n", n / s}'
+
+if [[ ${INSTRUCTIONS:-0} == 1 ]]; then
+  command -v valgrind >/dev/null || { echo "INSTRUCTIONS=1 needs valgrind" >&2; exit 2; }
+  # nginx in one process (no master) so that callgrind sees the worker.
+  nport2=$(free_port)
+  sed -e 's/^master_process on;/master_process off;/' -e "s/127.0.0.1:$nport ssl/127.0.0.1:$nport2 ssl/" \
+    -e "s#$tmp/nginx.pid#$tmp/nginx2.pid#" "$tmp/nginx.conf" >"$tmp/nginx2.conf"
+  sport2=$(free_port)
+  ir_run() {  # port duration command... -> "requests instructions"
+    local port=$1 d=$2
+    shift 2
+    rm -f "$tmp"/cg.out
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$@" >/dev/null 2>"$tmp/vg.err" &
+    vg_pid=$!
+    for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+    sleep 1
+    local n
+    n=$(wrk -t1 -c"$CONNS" -d"$d" -s "$tmp/post.lua" "https://127.0.0.1:$port/json-rpc/12.5" | awk '/ requests in / {print $1}')
+    kill -TERM "$vg_pid"
+    wait "$vg_pid" 2>/dev/null || true
+    vg_pid=
+    echo "$n $(awk '/^(summary|totals):/ {print $2; exit}' "$tmp/cg.out")"
+  }
+  per_request() { awk '{printf "%.0f", ($4 - $2) / ($3 - $1)}' <<<"$1 $2"; }
+  sim_cmd=("$POLLSTER" sim --listen "127.0.0.1:$sport2" --user admin --password admin --cert "$tmp/cert.pem"
+    --key "$tmp/key.pem" --auto-jobs --job-duration "$SIM_JOB_DURATION")
+  nginx_cmd=("$NGINX" -p "$tmp" -c "$tmp/nginx2.conf" -e "$tmp/nginx-error.log")
+  s1=$(ir_run "$sport2" 4s "${sim_cmd[@]}")
+  s2=$(ir_run "$sport2" 16s "${sim_cmd[@]}")
+  n1=$(ir_run "$nport2" 4s "${nginx_cmd[@]}")
+  n2=$(ir_run "$nport2" 16s "${nginx_cmd[@]}")
+  si=$(per_request "$s1" "$s2")
+  ni=$(per_request "$n1" "$n2")
+  echo "user-space instructions per request (callgrind; requests/instructions: sim $s1 / $s2, nginx $n1 / $n2):"
+  echo "  nginx $ni, sim $si"
+fi
