@@ -76,6 +76,9 @@ TEST_F(Errors, MalformedJsonIsAJsonRpcError) {
     EXPECT_EQ(error_name(r.body), "\"xInvalidRequest\"") << r.body;
     EXPECT_EQ(at(r.body, "/id"), "null");
   }
+  // An empty body right after a good request is not mistaken for it.
+  EXPECT_EQ(at(call(R"({"method":"GetAPI","id":1})"), "/result/currentVersion"), "\"12.5\"");
+  EXPECT_EQ(error_name(call("")), "\"xInvalidRequest\"");
   // The connection survived all of them.
   EXPECT_EQ(srv().snapshot().connections_accepted, 1u);
   expect_still_serving();

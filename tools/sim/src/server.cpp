@@ -481,6 +481,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void read() {
     if (!reader_) {
+      body_.clear();  // a request without a body never calls on_body_init
       reader_.emplace(body_, s_.auth_token, s_.cfg.api_version, s_.versions);
       reader_->eager(true);
       reader_->body_limit(s_.cfg.body_limit);
