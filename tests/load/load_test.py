@@ -224,6 +224,23 @@ def case_thresholds():
         check("503s: table lists the kind", "http_server_error" in out)
         rc, out, err = run(base + ["--max-error-ratio", "0.9"], env=pw)
         check("max-error-ratio not crossed: exit 0", rc == 0, f"rc={rc} {err}")
+        # A misconfigured test stops at once instead of hammering the target.
+        t = time.monotonic()
+        rc, out, err = run(["load", "--target", url, "--ca-file", cert, "--duration", "20s",
+                            "--json", path("401.json")],
+                           env={"POLLSTER_PASSWORD": "wrong"})
+        took = time.monotonic() - t
+        check("wrong password: exit 1", rc == 1, f"rc={rc}")
+        check("wrong password: stops early, says why",
+              "stopped early" in err and "unauthorized" in err and "--user" in err, err)
+        check("wrong password: well before --duration", took < 10, f"{took:.1f}s")
+        r = json.load(open(path("401.json")))
+        check("wrong password: the report says so",
+              "unauthorized" in r["parameters"].get("stopped_early", "") and r["failed_by"].get("unauthorized", 0) >= 1,
+              str(r["parameters"]))
+        rc, out, err = run(["load", "--target", url, "--pin-sha256", "ab" * 32, "--duration", "20s"], env=pw)
+        check("wrong pin: exit 1, stops early naming the pin",
+              rc == 1 and "certificate_pin_mismatch" in err and "--pin-sha256" in err, f"rc={rc} {err}")
     finally:
         stop_sim(sim)
 

@@ -190,6 +190,7 @@ struct counters_block {
   std::uint64_t scheduled = 0, late = 0, skipped = 0;
   std::uint64_t open_connections = 0, connects = 0, connect_failures = 0;
   std::array<std::uint64_t, error_slots> errors{};
+  std::array<std::uint64_t, error_slots> failed_by{};  // waits ended `failed`, by why
 
   // errors_total as the report counts it: in closed-loop mode the failed
   // connects are errors too (the observer never sees them).
@@ -214,6 +215,7 @@ struct counters_block {
     connects = get(live.connects);
     connect_failures = get(live.connect_failures);
     for (std::size_t i = 0; i < error_slots; ++i) errors[i] = get(live.errors[i]);
+    for (std::size_t i = 0; i < error_slots; ++i) failed_by[i] = get(live.failed_by[i]);
   }
   void add(const counters_block& o) {
     requests += o.requests;
@@ -231,6 +233,7 @@ struct counters_block {
     connects += o.connects;
     connect_failures += o.connect_failures;
     for (std::size_t i = 0; i < error_slots; ++i) errors[i] += o.errors[i];
+    for (std::size_t i = 0; i < error_slots; ++i) failed_by[i] += o.failed_by[i];
   }
 };
 
@@ -241,6 +244,21 @@ pollster::error status_error(int status) {
   if (status == 408 || status == 429 || (status >= 500 && status <= 599))
     return pollster::error::http_server_error;
   return pollster::error::unexpected_http_status;
+}
+
+// Errors that say the test itself is misconfigured: going on would only
+// repeat them (and hammer a cluster with wrong credentials), so the run stops.
+const char* fatal_hint(std::error_code ec) {
+  if (ec.category() != pollster::category()) return nullptr;
+  switch (static_cast<pollster::error>(ec.value())) {
+    case pollster::error::unauthorized: return "check --user and the password";
+    case pollster::error::certificate_rejected: return "check --ca-file (or pin the certificate with --pin-sha256)";
+    case pollster::error::certificate_pin_mismatch: return "check --pin-sha256";
+    case pollster::error::unknown_api_version: return "check the API version in --target";
+    case pollster::error::permission_denied: return "the user may not call GetAsyncResult";
+    case pollster::error::unknown_method: return "the target does not serve GetAsyncResult";
+    default: return nullptr;
+  }
 }
 
 // Top-level members of a GetAsyncResult `result` object: is `status`
@@ -329,6 +347,10 @@ class worker {
   }
   steady::time_point stopped_at() const { return stopped_at_; }
   const std::string& failure() const { return failure_; }
+  /// Set (once) when the worker stopped itself on a fatal error; then
+  /// abort_reason() may be read.
+  bool aborted() const { return aborted_.load(std::memory_order_acquire); }
+  const std::string& abort_reason() const { return abort_reason_; }
 
  private:
   worker_plan plan_;
@@ -344,7 +366,23 @@ class worker {
   std::vector<std::uint64_t> slots_;  // open loop: the handle each slot polls
   std::size_t in_flight_ = 0;
   std::string failure_;
+  std::string abort_reason_;
+  std::atomic<bool> aborted_{false};
   std::unique_ptr<asio::steady_timer> ticker_, sched_timer_;
+
+  // A fatal error (see fatal_hint): stop this worker now; the main thread
+  // sees aborted() within 100 ms and stops the others.
+  bool abort_if_fatal(std::error_code ec, std::string_view message) {
+    const char* hint = fatal_hint(ec);
+    if (!hint || stopping_) return hint != nullptr;
+    abort_reason_ = "the target answered " + std::string(error_name(ec));
+    if (!message.empty()) abort_reason_ += " (" + std::string(message) + ")";
+    abort_reason_ += ": ";
+    abort_reason_ += hint;
+    aborted_.store(true, std::memory_order_release);
+    do_stop();
+    return true;
+  }
 
   std::uint64_t next_handle() {
     return plan_.first_handle + plan_.shard + plan_.shards * (plan_.thread + plan_.threads * seq_++);
@@ -435,7 +473,13 @@ class worker {
       case outcome_kind::task_failed: inc(live.completed); inc(live.task_failed); break;
       case outcome_kind::gone: inc(live.gone); break;
       case outcome_kind::timed_out: inc(live.timed_out); break;
-      case outcome_kind::failed: inc(live.failed); break;
+      case outcome_kind::failed: {
+        inc(live.failed);
+        const auto i = static_cast<std::size_t>(o.ec.value());
+        inc(live.failed_by[o.ec.category() == pollster::category() && i < error_slots ? i : 0]);
+        if (abort_if_fatal(o.ec, o.error_message)) return;
+        break;
+      }
       case outcome_kind::cancelled: break;
     }
     start_wait();
@@ -500,6 +544,7 @@ class worker {
     const auto now = steady::now();
     if (!r.ok()) {
       count_error(r.ec);
+      if (abort_if_fatal(r.ec, r.error_message)) co_return;
       if (r.ec == pollster::error::handle_gone) {
         inc(live.gone);
         if (slots_[slot] == handle) slots_[slot] = next_handle();
@@ -612,17 +657,20 @@ void take_snapshot(std::vector<std::unique_ptr<worker>>& ws, snapshot& out) {
   }
 }
 
-// Waits until `until` or a SIGINT/SIGTERM (blocked in every thread, so they
-// arrive here). True when a signal came.
-bool wait_or_signal(steady::time_point until, const sigset_t& set) {
+// Waits until `until`, a SIGINT/SIGTERM (blocked in every thread, so they
+// arrive here), or a worker that stopped itself on a fatal error (checked
+// every 100 ms).
+enum class woke { time, signal, abort };
+woke wait_until(steady::time_point until, const sigset_t& set,
+                const std::vector<std::unique_ptr<worker>>& workers) {
   for (;;) {
+    for (const auto& w : workers)
+      if (w->aborted()) return woke::abort;
     const auto left = until - steady::now();
-    if (left <= 0ns) return false;
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    if (left <= 0ns) return woke::time;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::min<steady::duration>(left, 100ms)).count();
     timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    const int sig = ::sigtimedwait(&set, nullptr, &ts);
-    if (sig > 0) return true;
-    if (errno != EAGAIN && errno != EINTR) return false;
+    if (::sigtimedwait(&set, nullptr, &ts) > 0) return woke::signal;
   }
 }
 
@@ -756,7 +804,7 @@ int run_load(load_options& opt) {
   snapshot older, prev, cur;  // at the start and end of the last interval, and now
   load_report rep;
   auto older_at = t0, prev_at = t0;
-  bool interrupted = false;
+  bool interrupted = false, aborted = false;
   auto make_interval = [&](const snapshot& from, steady::time_point from_at, const snapshot& to,
                            steady::time_point to_at) {
     interval iv;
@@ -773,8 +821,13 @@ int run_load(load_options& opt) {
   };
   for (int second = 1;; ++second) {
     const auto next = std::min(t0 + std::chrono::seconds(second), end);
-    if (wait_or_signal(next, sigs)) {
+    const woke why_woke = wait_until(next, sigs, workers);
+    if (why_woke == woke::signal) {
       interrupted = true;
+      break;
+    }
+    if (why_woke == woke::abort) {
+      aborted = true;
       break;
     }
     if (next >= end) break;
@@ -801,6 +854,9 @@ int run_load(load_options& opt) {
   for (auto& w : workers) w->join();
   if (tty) std::fputc('\n', stderr);
   if (interrupted) std::cerr << me << "interrupted: reporting what was measured so far\n";
+  std::string abort_reason;
+  for (auto& w : workers)
+    if (w->aborted() && abort_reason.empty()) abort_reason = w->abort_reason();
   for (auto& w : workers)
     if (!w->failure().empty()) std::cerr << me << "a worker failed: " << w->failure() << "\n";
   steady::time_point stopped = t0;
@@ -860,6 +916,11 @@ int run_load(load_options& opt) {
                {"user", jstr(opt.user)}};
   if (embedded) P.members.emplace_back("sim_job_duration", jstr(opt.sim_job_duration));
   if (interrupted) P.members.emplace_back("interrupted", json_value{json_value::type::boolean, true, {}, {}, {}});
+  if (!abort_reason.empty()) P.members.emplace_back("stopped_early", jstr(abort_reason));
+  for (std::size_t i = 0; i < error_slots; ++i)
+    if (c.failed_by[i])
+      rep.failed_by[i ? std::string(error_name(make_error_code(static_cast<pollster::error>(i)))) : "other"] +=
+          c.failed_by[i];
 
   std::cout << to_table(rep);
   std::cout.flush();
@@ -868,7 +929,10 @@ int run_load(load_options& opt) {
   if (simulator) simulator->stop();
 
   int rc = written ? exit_ok : exit_incomplete;
-  if (rep.requests == 0) {
+  if (!abort_reason.empty()) {
+    std::cerr << me << "FAILED: stopped early: " << abort_reason << "\n";
+    rc = exit_incomplete;
+  } else if (rep.requests == 0) {
     std::cerr << me << "FAILED: no request was answered (see the errors above)\n";
     rc = exit_incomplete;
   }

@@ -419,6 +419,16 @@ std::string to_json(const load_report& r_in) {
     o += std::to_string(waits[i]);
   }
   o += "},\n  ";
+  key(o, "failed_by");
+  o += '{';
+  first = true;
+  for (const auto& [k, v] : r.failed_by) {
+    if (!first) o += ", ";
+    first = false;
+    key(o, k);
+    o += std::to_string(v);
+  }
+  o += "},\n  ";
   key(o, "connections");
   o += "{\"connects\": " + std::to_string(r.connects) + ", \"reconnects\": " +
        std::to_string(r.reconnects) + ", \"connect_failures\": " + std::to_string(r.connect_failures) +
@@ -518,6 +528,9 @@ std::optional<load_report> from_json(std::string_view text, std::string& why) {
     why = "missing or invalid 'errors'";
     return std::nullopt;
   }
+  if (const json_value* f = d.find("failed_by"); f && f->kind == json_value::type::object)
+    for (const auto& [k, v] : f->members)
+      if (auto n = v.as_u64()) r.failed_by[k] += *n;
   const json_value* w = d.find("waits");
   std::uint64_t* waits[] = {&r.succeeded, &r.task_failed, &r.gone, &r.timed_out, &r.failed, &r.outstanding};
   for (std::size_t i = 0; i < 6; ++i) opt_u64(w, wait_keys[i], *waits[i]);
@@ -622,6 +635,7 @@ std::optional<std::string> merge_into(load_report& into, const load_report& from
   into.failed += from.failed;
   into.outstanding += from.outstanding;
   for (const auto& [k, v] : from.errors) into.errors[k] += v;
+  for (const auto& [k, v] : from.failed_by) into.failed_by[k] += v;
   into.connects += from.connects;
   into.reconnects += from.reconnects;
   into.connect_failures += from.connect_failures;
@@ -726,15 +740,21 @@ std::string to_table(const load_report& r) {
   row("completed", pad(with_commas(r.completed), 12) + rate_text(r.completions_per_s()) + " /s" +
                        (r.task_failed ? "   (" + with_commas(r.task_failed) + " of them task failed)" : ""));
   const histogram& h = r.latency;
-  row("latency", "p50 " + format_latency(h.percentile(50)) + "   p90 " + format_latency(h.percentile(90)) +
+  if (h.count() == 0) row("latency", "-   (no answer)");
+  else row("latency", "p50 " + format_latency(h.percentile(50)) + "   p90 " + format_latency(h.percentile(90)) +
                      "   p99 " + format_latency(h.percentile(99)) + "   p99.9 " +
                      format_latency(h.percentile(99.9)) + "   max " + format_latency(h.max()));
   const std::uint64_t et = r.errors_total();
-  row("errors", with_commas(et) + (et ? "   (" + fixed(100.0 * r.error_ratio(), 3) + "% of requests)" : ""));
+  row("errors", with_commas(et) + (et && r.requests ? "   (" + fixed(100.0 * r.error_ratio(), 3) + "% of requests)"
+                                   : et ? "   (and no request answered)" : ""));
   for (const auto& [k, v] : r.errors) row("", pad(k, 26) + with_commas(v));
-  if (r.gone + r.timed_out + r.failed)
+  if (r.gone + r.timed_out + r.failed) {
+    std::string why;
+    for (const auto& [k, v] : r.failed_by) why += (why.empty() ? " (" : ", ") + k + " " + with_commas(v);
+    if (!why.empty()) why += ')';
     row("not completed", "gone " + with_commas(r.gone) + ", timed out " + with_commas(r.timed_out) +
-                             ", failed " + with_commas(r.failed));
+                             ", failed " + with_commas(r.failed) + why);
+  }
   if (r.mode == "closed") row("at the end", with_commas(r.outstanding) + " operations still running (cancelled)");
   row("connections", with_commas(r.connects) + " opened, " + with_commas(r.reconnects) + " reconnects, " +
                          with_commas(r.connect_failures) + " failed to open");

@@ -56,6 +56,7 @@ struct load_report {
   std::uint64_t succeeded = 0, task_failed = 0, gone = 0, timed_out = 0, failed = 0;
   std::uint64_t outstanding = 0;  ///< waits still running at the end (cancelled)
   std::map<std::string, std::uint64_t> errors;  ///< failed requests and connects, by kind
+  std::map<std::string, std::uint64_t> failed_by;  ///< waits that ended `failed`, by why
   std::uint64_t connects = 0, reconnects = 0, connect_failures = 0;
   // Open loop (--rate) only:
   double rate_target = 0;  ///< sends per second asked for
