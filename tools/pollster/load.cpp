@@ -506,7 +506,11 @@ class worker {
     constexpr std::size_t max_in_flight = 100000;
     int burst = 0;
     for (std::uint64_t i = 0; !stopping_; ++i) {
-      const auto due = t0_ + std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(i * interval_ns)));
+      // Threads interleave their timetables (thread t is t/T of an interval
+      // late) instead of all sending at the same instants.
+      const double phase = static_cast<double>(plan_.thread) / static_cast<double>(plan_.threads);
+      const auto due = t0_ + std::chrono::nanoseconds(
+                                 static_cast<std::int64_t>(std::llround((static_cast<double>(i) + phase) * interval_ns)));
       if (due > steady::now()) {
         burst = 0;
         sched_timer_->expires_at(due);
@@ -835,13 +839,16 @@ int run_load(load_options& opt) {
     rep.series.push_back(make_interval(prev, prev_at, cur, next));
     const interval& iv = rep.series.back();
     const histogram d = iv.latency();
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "%4ds  %9.0f req/s  %8.0f completed/s  p50 %-9s p99 %-9s errors %-6llu conns %llu",
-                  second, iv.requests / iv.dt, iv.completed / iv.dt, format_latency(d.percentile(50)).c_str(),
-                  format_latency(d.percentile(99)).c_str(),
-                  static_cast<unsigned long long>(cur.c.errors_total(!open_loop)),
-                  static_cast<unsigned long long>(iv.open_connections));
+    char line[320];
+    int n = std::snprintf(line, sizeof line,
+                          "%4ds  %9.0f req/s  %8.0f completed/s  p50 %-9s p99 %-9s errors %-6llu conns %llu",
+                          second, iv.requests / iv.dt, iv.completed / iv.dt, format_latency(d.percentile(50)).c_str(),
+                          format_latency(d.percentile(99)).c_str(),
+                          static_cast<unsigned long long>(cur.c.errors_total(!open_loop)),
+                          static_cast<unsigned long long>(iv.open_connections));
+    if (open_loop && n > 0 && static_cast<std::size_t>(n) < sizeof line)
+      std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), "  late %llu",
+                    static_cast<unsigned long long>(cur.c.late));
     if (tty) std::fprintf(stderr, "\r%s\x1b[K", line);
     else std::fprintf(stderr, "%s\n", line);
     std::fflush(stderr);
