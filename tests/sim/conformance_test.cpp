@@ -10,7 +10,7 @@ class Conformance : public sim_test {};
 
 TEST_F(Conformance, CloneVolumeRunsThenCompletesWithTheDocumentedShape) {
   auto cfg = base_config();
-  cfg.job_duration = fixed(400ms);
+  cfg.job_duration = fixed(1500ms);  // long enough to see it running on a loaded machine
   start(cfg);
   std::string started = call(R"({"method": "CloneVolume", "params": {"volumeID": 5, "name": "c1"}, "id": 1})");
   ASSERT_TRUE(matches(started, R"(\{"id":1,"result":\{"asyncHandle":(\d+),"cloneID":\d+,"volumeID":\d+\}\})"))
