@@ -1,0 +1,241 @@
+// The load tool's histogram and report format, without sockets: bucket
+// layout, percentiles, merging, the JSON round trip and the JSON reader.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "pollster/histogram.hpp"
+#include "pollster/report_format.hpp"
+
+namespace pollster::cli {
+namespace {
+
+TEST(Histogram, BucketsCoverEveryValueOnceWithBoundedWidth) {
+  // Consecutive buckets tile the value range with no gap and no overlap.
+  for (std::size_t i = 0; i + 1 < histogram::bucket_count; ++i) {
+    ASSERT_EQ(histogram::highest(i) + 1, histogram::lowest(i + 1)) << i;
+    ASSERT_EQ(histogram::index_of(histogram::lowest(i)), i);
+    ASSERT_EQ(histogram::index_of(histogram::highest(i)), i);
+  }
+  // Values below 256 ns are exact; above, a bucket is at most 1/128 of its values wide.
+  for (std::size_t i = 0; i < 256; ++i) EXPECT_EQ(histogram::lowest(i), histogram::highest(i));
+  for (std::size_t i = 256; i < histogram::bucket_count; ++i) {
+    const double width = static_cast<double>(histogram::highest(i) - histogram::lowest(i) + 1);
+    ASSERT_LE(width / static_cast<double>(histogram::lowest(i)), 1.0 / 128 + 1e-12) << i;
+  }
+  // Beyond the range: the last bucket.
+  EXPECT_EQ(histogram::index_of(UINT64_MAX), histogram::bucket_count - 1);
+}
+
+TEST(Histogram, PercentilesOfAKnownDistribution) {
+  histogram h;
+  for (std::uint64_t v = 1; v <= 100000; ++v) h.record(v * 1000);  // 1 us .. 100 ms, uniform
+  EXPECT_EQ(h.count(), 100000u);
+  EXPECT_EQ(h.min(), 1000u);
+  EXPECT_EQ(h.max(), 100'000'000u);
+  for (double q : {50.0, 90.0, 99.0, 99.9}) {
+    const double exact = q / 100 * 100'000'000;
+    const double got = static_cast<double>(h.percentile(q));
+    EXPECT_GE(got, exact) << q;                 // the bucket's highest value: never below
+    EXPECT_LE(got, exact * (1 + 1.0 / 128)) << q;  // and within one bucket's width
+  }
+  EXPECT_EQ(h.percentile(100), h.max());
+  EXPECT_EQ(h.percentile(0), h.percentile(0.0001));
+  EXPECT_NEAR(h.mean(), 50'000'500.0, 1);
+}
+
+TEST(Histogram, PercentilesAreMonotonicAndNeverAboveMax) {
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> d(std::log(200'000.0), 1.5);
+  histogram h;
+  for (int i = 0; i < 50000; ++i) h.record(static_cast<std::uint64_t>(d(rng)));
+  std::uint64_t last = 0;
+  for (double q = 0; q <= 100; q += 0.5) {
+    const std::uint64_t p = h.percentile(q);
+    EXPECT_GE(p, last) << q;
+    EXPECT_LE(p, h.max());
+    last = p;
+  }
+}
+
+TEST(Histogram, MergeEqualsRecordingEverything) {
+  histogram a, b, all;
+  for (std::uint64_t v = 0; v < 5000; ++v) {
+    const std::uint64_t x = v * v * 37 + 11;
+    ((v % 3) ? a : b).record(x);
+    all.record(x);
+  }
+  histogram m = a;
+  m.merge(b);
+  EXPECT_EQ(m.sparse(), all.sparse());
+  EXPECT_EQ(m.count(), all.count());
+  EXPECT_EQ(m.min(), all.min());
+  EXPECT_EQ(m.max(), all.max());
+  EXPECT_EQ(m.sum(), all.sum());
+  for (double q : {50.0, 99.0, 99.9}) EXPECT_EQ(m.percentile(q), all.percentile(q));
+}
+
+TEST(Histogram, SinceIsTheDifference) {
+  histogram live;
+  for (std::uint64_t v = 1; v <= 1000; ++v) live.record(v * 100);
+  histogram before;
+  before.load_from(live);
+  for (std::uint64_t v = 1; v <= 10; ++v) live.record(v * 1'000'000);
+  histogram now;
+  now.load_from(live);
+  const histogram d = now.since(before);
+  EXPECT_EQ(d.count(), 10u);
+  EXPECT_EQ(d.max(), 10'000'000u);
+  EXPECT_GE(d.min(), histogram::lowest(histogram::index_of(1'000'000)));
+}
+
+load_report sample_report(double started, std::uint64_t scale) {
+  load_report r;
+  r.started_at_unix = started;
+  r.duration_s = 3.000125;
+  r.requests = 1000 * scale;
+  r.completed = 200 * scale;
+  r.succeeded = 190 * scale;
+  r.task_failed = 10 * scale;
+  r.gone = scale;
+  r.outstanding = 50;
+  r.errors["connection_closed"] = 3 * scale;
+  r.failed_by["unauthorized"] = scale;
+  r.connects = 8;
+  r.parameters.kind = json_value::type::object;
+  json_value s;
+  s.kind = json_value::type::string;
+  s.text = "embedded \"simulator\"\n";
+  r.parameters.members.emplace_back("target", s);
+  for (int i = 1; i <= 3; ++i) {
+    interval iv;
+    iv.t = i;
+    iv.dt = 1;
+    iv.requests = r.requests / 3 + (i == 3 ? r.requests % 3 : 0);
+    histogram h;
+    for (std::uint64_t k = 0; k < iv.requests; ++k) {
+      h.record(100'000 + k * 997 * scale);
+      r.latency.record(100'000 + k * 997 * scale);
+    }
+    iv.buckets = h.sparse();
+    iv.max_ns = h.max();
+    r.series.push_back(iv);
+  }
+  return r;
+}
+
+TEST(Report, JsonRoundTripKeepsEverything) {
+  const load_report r = sample_report(1700000000.25, 1);
+  std::string why;
+  auto back = from_json(to_json(r), why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->requests, r.requests);
+  EXPECT_EQ(back->completed, r.completed);
+  EXPECT_EQ(back->task_failed, r.task_failed);
+  EXPECT_EQ(back->gone, r.gone);
+  EXPECT_EQ(back->outstanding, r.outstanding);
+  EXPECT_EQ(back->errors, r.errors);
+  EXPECT_EQ(back->failed_by, r.failed_by);
+  EXPECT_NEAR(back->duration_s, r.duration_s, 1e-6);
+  EXPECT_EQ(back->latency.sparse(), r.latency.sparse());
+  EXPECT_EQ(back->latency.max(), r.latency.max());
+  EXPECT_EQ(back->latency.min(), r.latency.min());
+  EXPECT_EQ(back->latency.sum(), r.latency.sum());
+  EXPECT_EQ(back->latency.percentile(99), r.latency.percentile(99));
+  ASSERT_EQ(back->series.size(), 3u);
+  EXPECT_EQ(back->series[2].buckets, r.series[2].buckets);
+  EXPECT_EQ(back->series[2].latency().max(), r.series[2].max_ns);
+  ASSERT_NE(back->parameters.find("target"), nullptr);
+  EXPECT_EQ(back->parameters.find("target")->text, "embedded \"simulator\"\n");
+}
+
+TEST(Report, MergeSumsCountsAndMergesHistograms) {
+  load_report a = sample_report(1700000000.0, 1);
+  const load_report b = sample_report(1700000000.3, 2);
+  histogram both = a.latency;
+  both.merge(b.latency);
+  ASSERT_FALSE(merge_into(a, b));
+  EXPECT_EQ(a.requests, 3000u);
+  EXPECT_EQ(a.completed, 600u);
+  EXPECT_EQ(a.errors["connection_closed"], 9u);
+  EXPECT_EQ(a.failed_by["unauthorized"], 3u);
+  EXPECT_EQ(a.shards, 2u);
+  EXPECT_EQ(a.latency.sparse(), both.sparse());
+  EXPECT_EQ(a.latency.percentile(99), both.percentile(99));
+  // Seconds aligned on the wall clock: 0.3 s apart rounds onto the same seconds.
+  ASSERT_EQ(a.series.size(), 3u);
+  std::uint64_t sum = 0;
+  for (const auto& iv : a.series) sum += iv.requests;
+  EXPECT_EQ(sum, 3000u);
+  EXPECT_EQ(a.series.back().latency().max(), std::max(a.latency.max(), b.latency.max()));
+}
+
+TEST(Report, MergeRefusesDifferentModes) {
+  load_report a = sample_report(1, 1), b = sample_report(1, 1);
+  b.mode = "rate";
+  EXPECT_TRUE(merge_into(a, b));
+}
+
+TEST(Report, Thresholds) {
+  load_report r = sample_report(1, 1);
+  EXPECT_FALSE(check_thresholds(r, -1, -1));
+  EXPECT_FALSE(check_thresholds(r, 1e6, 0.5));
+  auto p99 = check_thresholds(r, 0.001, -1);
+  ASSERT_TRUE(p99);
+  EXPECT_NE(p99->find("--max-p99"), std::string::npos);
+  auto ratio = check_thresholds(r, -1, 0.001);  // 3 errors / 1000 requests
+  ASSERT_TRUE(ratio);
+  EXPECT_NE(ratio->find("--max-error-ratio"), std::string::npos);
+}
+
+TEST(Json, ReaderAcceptsAndRejects) {
+  std::string why;
+  auto v = parse_json(R"( {"a": [1, -2.5e3, true, false, null], "b": "x\u00e9\ud83d\ude00\"", "c": {}} )", why);
+  ASSERT_TRUE(v) << why;
+  EXPECT_EQ(v->find("a")->items.size(), 5u);
+  EXPECT_DOUBLE_EQ(v->find("a")->items[1].as_double(), -2500);
+  EXPECT_EQ(v->find("b")->text, "x\xc3\xa9\xf0\x9f\x98\x80\"");
+  EXPECT_EQ(v->find("a")->items[0].as_u64(), 1u);
+  EXPECT_FALSE(v->find("a")->items[1].as_u64());
+  for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "01x", "\"\x01\"", "{} x", "[1 2]", "tru",
+                          "{\"a\":\"\\q\"}"}) {
+    EXPECT_FALSE(parse_json(bad, why)) << bad;
+    EXPECT_FALSE(why.empty());
+  }
+  // 18446744073709551615 survives exactly (numbers keep their text).
+  auto big = parse_json("18446744073709551615", why);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->as_u64(), UINT64_MAX);
+}
+
+TEST(Json, ReportReaderNamesWhatIsWrong) {
+  std::string why;
+  EXPECT_FALSE(from_json(R"({"tool": "wrk"})", why));
+  EXPECT_NE(why.find("not a pollster load report"), std::string::npos);
+  std::string text = to_json(sample_report(1, 1));
+  const auto at = text.find("\"count\": ");
+  text.replace(at, 9, "\"count\": 9");  // the histogram's count no longer matches its buckets
+  EXPECT_FALSE(from_json(text, why));
+  EXPECT_NE(why.find("histogram"), std::string::npos) << why;
+}
+
+TEST(Format, Latency) {
+  EXPECT_EQ(format_latency(870'000), "870 us");
+  EXPECT_EQ(format_latency(1'234'567), "1.23 ms");
+  EXPECT_EQ(format_latency(12'300'000), "12.3 ms");
+  EXPECT_EQ(format_latency(12'300'000'000), "12.3 s");
+}
+
+TEST(Format, HtmlIsSelfContained) {
+  const std::string html = to_html(sample_report(1, 1));
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_NE(html.find("<polyline"), std::string::npos);
+  EXPECT_NE(html.find("embedded &quot;simulator&quot;"), std::string::npos);  // escaped
+}
+
+}  // namespace
+}  // namespace pollster::cli
