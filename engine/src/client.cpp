@@ -233,34 +233,44 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     }
     lease held(this, *slot);
     detail::connection& conn = held.conn();
-    if (!conn.is_open()) {
-      const time_point not_before = pool.connect_not_before(*slot);
-      if (not_before > steady::now()) {
-        if (not_before >= deadline) {
-          a.ec = err(error::request_timeout);
-          a.detail = "reconnect backoff runs past the deadline";
+    detail::exchange_result r;
+    // Round 2 only follows a stale keep-alive connection (see below).
+    for (int round = 1;; ++round) {
+      if (!conn.is_open()) {
+        const time_point not_before = pool.connect_not_before(*slot);
+        if (round == 1 && not_before > steady::now()) {
+          if (not_before >= deadline) {
+            a.ec = err(error::request_timeout);
+            a.detail = "reconnect backoff runs past the deadline";
+            co_return a;
+          }
+          if ((a.ec = co_await sleep_until(timer, not_before))) co_return a;
+        }
+        auto c = co_await conn.connect(std::min(deadline, steady::now() + cfg.request_timeout));
+        if (c.ec) {
+          ++eng->stats.connect_failures;
+          pool.connect_failed(*slot, steady::now(), eng->rng, cfg.reconnect);
+          a.ec = c.ec;
+          a.detail = std::move(c.detail);
           co_return a;
         }
-        if ((a.ec = co_await sleep_until(timer, not_before))) co_return a;
+        ++eng->stats.connects;
+        pool.connect_succeeded(*slot);
       }
-      auto r = co_await conn.connect(std::min(deadline, steady::now() + cfg.request_timeout));
-      if (r.ec) {
-        ++eng->stats.connect_failures;
-        pool.connect_failed(*slot, steady::now(), eng->rng, cfg.reconnect);
-        a.ec = r.ec;
-        a.detail = std::move(r.detail);
-        co_return a;
-      }
-      ++eng->stats.connects;
-      pool.connect_succeeded(*slot);
+      build(conn.request_buffer());
+      ++eng->stats.requests;
+      const time_point sent = steady::now();
+      a.may_have_reached_server = true;
+      r = co_await conn.exchange(conn.request_buffer(),
+                                 std::min(deadline, sent + cfg.request_timeout));
+      observe(kind, queued, r.ec, r.http_status);
+      // A kept-alive connection the server had already closed (idle timeout)
+      // ends before the first byte of an answer: send again at once on a
+      // fresh one, as HTTP clients do — for polls and releases only; a call
+      // may not be idempotent.
+      if (r.ec && r.stale && round == 1 && kind != request_event::kind::call) continue;
+      break;
     }
-    build(conn.request_buffer());
-    ++eng->stats.requests;
-    const time_point sent = steady::now();
-    a.may_have_reached_server = true;
-    auto r = co_await conn.exchange(conn.request_buffer(),
-                                    std::min(deadline, sent + cfg.request_timeout));
-    observe(kind, queued, r.ec, r.http_status);
     if (r.ec) {
       pool.dropped(*slot, steady::now(), eng->rng, cfg.reconnect);
       a.ec = r.ec;
@@ -491,6 +501,15 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     finish(w, w->machine.on_cancelled());
   }
 
+  // As asio::post would: on the handler's executor, never inline.
+  void deliver(asio::any_completion_handler<void(outcome)> handler, outcome out) {
+    auto ex = asio::get_associated_executor(handler, executor());
+    asio::prefer(ex, asio::execution::blocking.never, asio::execution::relationship.fork)
+        .execute([h = std::move(handler), o = std::move(out)]() mutable {
+          std::move(h)(std::move(o));
+        });
+  }
+
   // Builds the outcome, frees the wait, and posts the handler; then, for
   // after_delivery, the release (posted after the handler: it runs later).
   void finish(wait_state* w, detail::wait_machine::action act) {
@@ -529,12 +548,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     const bool release = out.completed() && w->opts->purge == purge_policy::after_delivery;
     if (auto slot = w->handler.get_cancellation_slot(); slot.is_connected()) slot.clear();
     auto handler = std::move(w->handler);
-    // As asio::post would: on the handler's executor, never inline.
-    auto ex = asio::get_associated_executor(handler, executor());
-    asio::prefer(ex, asio::execution::blocking.never, asio::execution::relationship.fork)
-        .execute([h = std::move(handler), o = std::move(out)]() mutable {
-          std::move(h)(std::move(o));
-        });
+    deliver(std::move(handler), std::move(out));
     if (release && !shut_down) spawn_release(w->handle);
   }
 
@@ -589,6 +603,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         fail(err(error::invalid_parameter), "params must be a JSON object");
         co_return res;
       }
+    }
+    if (const char* why = detail::backoff_problem(opts.retry)) {
+      fail(err(error::invalid_config), std::string("invalid call_options retry backoff: ") + why);
+      co_return res;
     }
     asio::steady_timer timer(executor());
     active_guard guard(*this, timer);
@@ -714,9 +732,32 @@ client::~client() {
   if (impl_) impl_->shutdown();
 }
 
+namespace {
+// Why a wait's options are unusable, or empty.
+std::string options_problem(const wait_options& o) {
+  if (const char* why = detail::backoff_problem(o.poll)) return std::string("poll backoff: ") + why;
+  if (const char* why = detail::backoff_problem(o.retry)) return std::string("retry backoff: ") + why;
+  if (o.deadline.count() < 0) return "deadline must not be negative";
+  if (o.gone_confirmations < 0) return "gone_confirmations must not be negative";
+  if (o.gone_confirm_delay.count() <= 0) return "gone_confirm_delay must be positive";
+  return {};
+}
+}  // namespace
+
 void client::start_wait(std::uint64_t handle, std::shared_ptr<const wait_options> opts,
                         asio::any_completion_handler<void(outcome)> handler) {
   if (!opts) opts = std::make_shared<const wait_options>();
+  if (std::string why = options_problem(*opts); !why.empty()) {
+    // Refused before anything is sent; delivered like any other outcome.
+    outcome o;
+    o.handle = handle;
+    o.kind = outcome_kind::failed;
+    o.ec = err(error::invalid_config);
+    o.error_name = error_name(o.ec);
+    o.error_message = "invalid wait_options: " + why;
+    impl_->deliver(std::move(handler), std::move(o));
+    return;
+  }
   impl_->start_wait(std::make_unique<wait_state>(handle, std::move(opts), steady::now(),
                                                  impl_->eng->rng, std::move(handler)));
 }

@@ -88,6 +88,7 @@ endpoint parse_endpoint(std::string_view url, std::error_code& ec, std::string& 
     if (!after.empty()) {
       if (after.front() != ':') return fail("unexpected text after the IPv6 literal");
       port = after.substr(1);
+      if (port.empty()) return fail("empty port");
     }
     boost::system::error_code aec;
     boost::asio::ip::make_address_v6(std::string(host), aec);

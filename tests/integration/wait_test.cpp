@@ -222,6 +222,27 @@ TEST_F(sim_test, CallAndStartAndWait) {
   });
 }
 
+// A server that closes kept-alive connections between requests (idle close,
+// keep-alive limits): the poll is sent again at once on a fresh connection,
+// not counted as a failure and not delayed by a retry backoff.
+TEST_F(sim_test, StaleKeepAliveConnectionIsReplacedTransparently) {
+  sim::config cfg;
+  cfg.fault.close_after_requests = 1;
+  start_sim(cfg);
+  auto ccfg = client_cfg();
+  ccfg.pool_size = 1;
+  client c(*eng, ccfg);
+  std::vector<std::uint64_t> handles;
+  for (int i = 0; i < 20; ++i) handles.push_back(sim->create_job("Clone", 30ms, false));
+  auto out = wait_all(c, handles, fast_wait());
+  for (const auto& o : out) {
+    expect_matches_record(o);
+    EXPECT_EQ(o.retries, 0) << "handle " << o.handle;
+  }
+  EXPECT_EQ(eng->stats().transient_errors, 0u);
+  EXPECT_GT(eng->stats().connects, 20u);
+}
+
 TEST_F(sim_test, RateLimitBoundsRequestsPerSecond) {
   start_sim();
   auto cfg = client_cfg();

@@ -11,6 +11,8 @@ wait_machine::wait_machine(const wait_options& opts, time_point now, rng& r) noe
 
 wait_machine::action wait_machine::poll() noexcept {
   ++polls_;
+  if (retry_pending_) ++retries_;  // counted when the retry is really sent
+  retry_pending_ = false;
   return {step::poll};
 }
 
@@ -42,7 +44,7 @@ wait_machine::action wait_machine::on_gone(time_point now) noexcept {
 }
 
 wait_machine::action wait_machine::on_transient(time_point now, duration retry_after) noexcept {
-  ++retries_;
+  retry_pending_ = true;
   duration d = backoff_delay(opts_.retry, consecutive_errors_++, rng_);
   if (retry_after > d) d = retry_after;
   return sleep_for(now, d);

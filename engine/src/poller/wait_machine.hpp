@@ -57,6 +57,7 @@ class wait_machine {
   int gone_answers_ = 0;      // consecutive "no such handle" answers
   int polls_ = 0;
   int retries_ = 0;
+  bool retry_pending_ = false;  // the next poll is a retry after a transient error
 };
 
 }  // namespace pollster::detail

@@ -42,25 +42,72 @@ namespace {
 std::error_code bad_json() { return make_error_code(error::malformed_json); }
 std::error_code bad_shape() { return make_error_code(error::unexpected_answer); }
 
-// A value's text as sent: objects and arrays whole, scalars without the
-// whitespace that raw_json_token() keeps after them.
+void trim_trailing_space(std::string_view& s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+    s.remove_suffix(1);
+}
+
+// Walks a whole value so that every byte of it is checked: on-demand parsing
+// only validates what it visits, and raw_json() skips over containers.
+simdjson::error_code walk(od::value v) {
+  od::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  switch (type) {
+    case od::json_type::object: {
+      od::object o;
+      if (auto e = v.get_object().get(o)) return e;
+      for (auto fr : o) {
+        od::field f;
+        if (auto e = std::move(fr).get(f)) return e;
+        std::string_view key;
+        if (auto e = f.unescaped_key().get(key)) return e;
+        if (auto e = walk(f.value())) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array a;
+      if (auto e = v.get_array().get(a)) return e;
+      for (auto er : a) {
+        od::value item;
+        if (auto e = std::move(er).get(item)) return e;
+        if (auto e = walk(item)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: { std::string_view s; return v.get_string().get(s); }
+    case od::json_type::number: { double d; return v.get_double().get(d); }
+    case od::json_type::boolean: { bool b; return v.get_bool().get(b); }
+    case od::json_type::null: {
+      bool n;
+      if (auto e = v.is_null().get(n)) return e;
+      return n ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+// A value's text as sent, without the whitespace after it. Containers are not
+// validated here (parse_envelope walks the whole document first).
 simdjson::error_code raw_of(od::value v, std::string_view& out) {
   od::json_type type;
   if (auto e = v.type().get(type)) return e;
   if (type == od::json_type::object) {
     od::object o;
     if (auto e = v.get_object().get(o)) return e;
-    return o.raw_json().get(out);
+    if (auto e = o.raw_json().get(out)) return e;
+    trim_trailing_space(out);
+    return simdjson::SUCCESS;
   }
   if (type == od::json_type::array) {
     od::array a;
     if (auto e = v.get_array().get(a)) return e;
-    return a.raw_json().get(out);
+    if (auto e = a.raw_json().get(out)) return e;
+    trim_trailing_space(out);
+    return simdjson::SUCCESS;
   }
   out = v.raw_json_token();
-  while (!out.empty() && (out.back() == ' ' || out.back() == '\n' || out.back() == '\r' ||
-                          out.back() == '\t'))
-    out.remove_suffix(1);
+  trim_trailing_space(out);
   // Scalars must still be validated: raw_json_token does not look inside.
   switch (type) {
     case od::json_type::string: { std::string_view s; return v.get_string().get(s); }
@@ -101,6 +148,15 @@ std::error_code answer_parser::parse_envelope(const char* data, std::size_t size
                                               std::size_t capacity, envelope_view& out) {
   out = {};
   od::document doc;
+  {
+    // First pass: the whole answer must be valid JSON, byte for byte, since
+    // raw members are handed on as sent. A second pass then extracts.
+    if (impl_->parser.iterate(data, size, capacity).get(doc)) return bad_json();
+    od::value root;
+    if (doc.get_value().get(root)) return bad_json();
+    if (walk(root)) return bad_json();
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return bad_json();
+  }
   if (impl_->parser.iterate(data, size, capacity).get(doc)) return bad_json();
   od::object top;
   if (doc.get_object().get(top)) return bad_json();

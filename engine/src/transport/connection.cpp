@@ -153,12 +153,15 @@ template <class Stream>
 asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_view request,
                                                          time_point deadline) {
   tcp().expires_at(deadline);
+  const bool reused = served_ > 0;
   auto [wec, written] = co_await asio::async_write(s, asio::buffer(request), use_nothrow);
   if (wec) {
     close();
-    co_return failure(wec == beast::error::timeout ? error::request_timeout
-                                                   : error::connection_closed,
-                      "write: " + wec.message());
+    auto f = failure(wec == beast::error::timeout ? error::request_timeout
+                                                  : error::connection_closed,
+                     "write: " + wec.message());
+    f.stale = reused && wec != beast::error::timeout;
+    co_return f;
   }
   http_reader reader(body_, body_limit_);
   auto [rec, read] = co_await beast::http::async_read(s, read_buf_, reader, use_nothrow);
@@ -169,6 +172,12 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
     if (rec == he::error::body_limit)
       co_return failure(error::body_too_large,
                         "answer body over the limit of " + std::to_string(body_limit_) + " bytes");
+    if (reused && (rec == he::error::end_of_stream || rec == asio::error::eof ||
+                   rec == asio::ssl::error::stream_truncated) && read == 0 && reader.got_some() == false) {
+      auto f = failure(error::connection_closed, "read: " + rec.message() + " (idle keep-alive connection closed)");
+      f.stale = true;
+      co_return f;
+    }
     if (rec == he::error::end_of_stream || rec == he::error::partial_message ||
         rec == asio::error::eof || rec == asio::error::connection_reset ||
         rec == asio::ssl::error::stream_truncated || rec == asio::error::operation_aborted ||

@@ -26,6 +26,10 @@ struct exchange_result {
   int http_status = 0;
   std::chrono::seconds retry_after{0};
   bool reusable = false;         ///< the connection may carry another request
+  /// The connection had served requests before and closed before the first
+  /// byte of this answer: most likely the server's idle close of a kept-alive
+  /// connection racing our request.
+  bool stale = false;
 };
 
 class connection {

@@ -24,6 +24,8 @@ class http_reader : public boost::beast::http::basic_parser<false> {
   }
 
   int status() const noexcept { return status_; }
+  /// True once a status line has been parsed.
+  bool got_some() const noexcept { return status_ != 0; }
   /// Retry-After in seconds (delta form only; an HTTP-date is ignored).
   std::chrono::seconds retry_after() const noexcept { return retry_after_; }
 
