@@ -44,6 +44,7 @@ struct client::impl {
     } else {
       ctx.set_verify_mode(ssl::verify_none);
     }
+    if (opt.tls12_only) SSL_CTX_set_max_proto_version(ctx.native_handle(), TLS1_2_VERSION);
   }
 
   // Runs the pending operation to completion or until the timeout; on
@@ -184,6 +185,15 @@ reply client::raw(std::string_view bytes) {
   return impl_->exchange([this, data](std::function<void(error_code)> next) {
     asio::async_write(*impl_->stream, asio::buffer(*data), [data, next](error_code e, std::size_t) { next(e); });
   });
+}
+
+reply client::read_next() {
+  return impl_->exchange([](std::function<void(error_code)> next) { next({}); });
+}
+
+std::string client::protocol() const {
+  if (!impl_->stream) return {};
+  return SSL_get_version(impl_->stream->native_handle());
 }
 
 }  // namespace simtest

@@ -35,6 +35,7 @@ struct client_options {
   std::string ca_pem;           ///< non-empty: verify the peer against it
   std::string host = "127.0.0.1";  ///< name checked against the certificate (SNI too)
   std::chrono::milliseconds timeout{5000};
+  bool tls12_only = false;      ///< cap the client at TLS 1.2
 };
 
 class client {
@@ -58,6 +59,10 @@ class client {
              bool chunked = false);
   /// Writes raw bytes on the TLS stream and reads one response.
   reply raw(std::string_view bytes);
+  /// Reads one more response (after pipelined requests).
+  reply read_next();
+  /// The negotiated protocol ("TLSv1.3"...), after connect.
+  std::string protocol() const;
 
  private:
   struct impl;

@@ -313,6 +313,39 @@ TEST_F(Conformance, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(st.requests_by_method["GetAsyncResult"], 200u);
 }
 
+TEST_F(Conformance, Tls12KeepAlive) {
+  start();
+  auto o = opts();
+  o.tls12_only = true;
+  client c(o);
+  ASSERT_FALSE(c.connect());
+  EXPECT_EQ(c.protocol(), "TLSv1.2");
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(c.post(R"({"method":"GetAPI","id":1})").status, 200);
+  EXPECT_EQ(srv().snapshot().connections_accepted, 1u);
+}
+
+TEST_F(Conformance, PipelinedRequestsAreAnsweredInOrder) {
+  start();
+  const auto h = srv().create_job("Clone", 60s, false);
+  auto request = [&](const std::string& body) {
+    return "POST /json-rpc/12.5 HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_auth("admin", "s3cret") +
+           "\r\nContent-Type: application/json-rpc\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+  };
+  std::string all;
+  for (int i = 1; i <= 5; ++i) all += request(get_async_body(h, true, std::to_string(i)));
+  client c(opts());
+  reply first = c.raw(all);
+  ASSERT_TRUE(first.ok()) << first.ec.message();
+  EXPECT_EQ(at(first.body, "/id"), "1");
+  for (int i = 2; i <= 5; ++i) {
+    reply r = c.read_next();
+    ASSERT_TRUE(r.ok()) << r.ec.message();
+    EXPECT_EQ(at(r.body, "/id"), std::to_string(i));
+    EXPECT_EQ(at(r.body, "/result/status"), "\"running\"");
+  }
+}
+
 TEST_F(Conformance, ChunkedRequestBodiesAreAccepted) {
   start();
   const auto h = srv().create_job("Clone", 0ms, false);
