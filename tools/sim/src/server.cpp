@@ -917,6 +917,7 @@ server::~server() {
 void server::bind() { impl_->bind(); }
 
 void server::start() {
+  if (impl_->stopping) throw std::runtime_error("a stopped simulator cannot be started again");
   impl_->bind();
   if (impl_->thread.joinable()) return;
   impl_->accept();

@@ -99,7 +99,8 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// Binds, starts the thread, returns once listening. Throws std::runtime_error.
+  /// Binds, starts the thread, returns once listening. Throws std::runtime_error
+  /// (also when called again after stop(): a server runs once).
   void start();
   void stop();
 
