@@ -82,6 +82,9 @@ struct wait_state : detail::list_hook<wait_state> {
   bool in_flight = false;
   bool cancel_requested = false;
   bool seen_running = false;
+  // While in flight: what to close or cancel to end it at once.
+  detail::connection* conn_in_use = nullptr;
+  asio::steady_timer* timer_in_use = nullptr;
   std::string last_details;
   std::unique_ptr<outcome> result;
 };
@@ -153,6 +156,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     std::error_code ec;
     std::string detail;
     bool may_have_reached_server = false;
+    std::uint64_t id = 0;  ///< the JSON-RPC id sent
     int http_status = 0;
     std::chrono::seconds retry_after{0};
     lease held;  // set when an answer arrived: its body is in held.conn().body()
@@ -213,10 +217,24 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
   // One request: rate limit, borrow a connection (connecting it if needed),
   // send, read. `build` writes the request bytes into the given string.
+  // `w`: the wait this request polls for, if any: it can then be cancelled
+  // promptly (its connection closed, its sleep cut short).
   template <class Build>
   asio::awaitable<attempt> send(asio::steady_timer& timer, time_point deadline,
-                                request_event::kind kind, Build build) {
+                                request_event::kind kind, Build build, wait_state* w = nullptr) {
     attempt a;
+    struct in_use_guard {
+      wait_state* w;
+      ~in_use_guard() {
+        if (w) w->conn_in_use = nullptr, w->timer_in_use = nullptr;
+      }
+    } guard{w};
+    if (w) w->timer_in_use = &timer;
+    auto cancelled = [&] {
+      if (!w || !w->cancel_requested) return false;
+      a.ec = err(error::cancelled);
+      return true;
+    };
     const time_point queued = steady::now();
     if (auto wait = bucket.reserve(queued); wait.count() > 0) {
       if (queued + wait >= deadline) {
@@ -225,14 +243,20 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         co_return a;
       }
       if ((a.ec = co_await sleep_until(timer, queued + wait))) co_return a;
+      if (cancelled()) co_return a;
     }
     auto slot = co_await acquire(timer, deadline, a.ec);
+    if (cancelled()) {
+      if (slot) release_slot(*slot);
+      co_return a;
+    }
     if (!slot) {
       if (a.ec == error::request_timeout) a.detail = "no pooled connection free before the deadline";
       co_return a;
     }
     lease held(this, *slot);
     detail::connection& conn = held.conn();
+    if (w) w->conn_in_use = &conn;
     detail::exchange_result r;
     // Round 2 only follows a stale keep-alive connection (see below).
     for (int round = 1;; ++round) {
@@ -245,6 +269,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
             co_return a;
           }
           if ((a.ec = co_await sleep_until(timer, not_before))) co_return a;
+          if (cancelled()) co_return a;
         }
         auto c = co_await conn.connect(std::min(deadline, steady::now() + cfg.request_timeout));
         if (c.ec) {
@@ -257,7 +282,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         ++eng->stats.connects;
         pool.connect_succeeded(*slot);
       }
-      build(conn.request_buffer());
+      a.id = next_id++;
+      build(conn.request_buffer(), a.id);
       ++eng->stats.requests;
       const time_point sent = steady::now();
       a.may_have_reached_server = true;
@@ -282,6 +308,16 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     a.retry_after = r.retry_after;
     a.held = std::move(held);
     co_return a;
+  }
+
+  // An answer whose id is not the one we sent means the connection is out of
+  // step (a proxy or server sent something unasked): never take it for ours.
+  static std::error_code check_id(attempt& a, const detail::envelope_view& env, std::string& why) {
+    if (!env.has_id || env.id == a.id) return {};
+    why = "answer id " + std::to_string(env.id) + " is not the request's " + std::to_string(a.id) +
+          ": connection out of step, closed";
+    a.held.conn().close();
+    return err(error::unexpected_answer);
   }
 
   static void note_error(outcome& out, std::error_code ec, std::string_view message) {
@@ -319,6 +355,12 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     detail::envelope_view env;
     if (auto ec = eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env)) {
       note_error(w.out(), ec, {});
+      ++eng->stats.transient_errors;
+      return m.on_transient(now, {});
+    }
+    std::string why;
+    if (auto ec = check_id(a, env, why)) {
+      note_error(w.out(), ec, why);
       ++eng->stats.transient_errors;
       return m.on_transient(now, {});
     }
@@ -463,10 +505,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   asio::awaitable<void> poll_once(asio::steady_timer& timer, wait_state& w) {
     w.in_flight = true;
     attempt a = co_await send(timer, w.machine.deadline(), request_event::kind::poll,
-                              [&](std::string& buf) {
-                                encoder.get_async_result(buf, w.handle, w.machine.keep_result(),
-                                                         next_id++);
-                              });
+                              [&](std::string& buf, std::uint64_t id) {
+                                encoder.get_async_result(buf, w.handle, w.machine.keep_result(), id);
+                              },
+                              &w);
     w.in_flight = false;
     detail::wait_machine::action act;
     if (shut_down || w.cancel_requested || a.ec == error::cancelled) {
@@ -488,7 +530,13 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
   void cancel_wait(wait_state* w) {
     if (w->in_flight) {
-      w->cancel_requested = true;  // the worker ends it when its request returns
+      // End its request now: closing the connection completes the pending
+      // I/O with an error; cancelling the timer cuts a queue or rate wait.
+      w->cancel_requested = true;
+      if (w->conn_in_use)
+        w->conn_in_use->close();
+      else if (w->timer_in_use)
+        w->timer_in_use->cancel();
       return;
     }
     if (detail::intrusive_heap<wait_state>::contains(w)) {
@@ -570,8 +618,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     // keep-alive connection.
     for (int i = 0; i < 2 && !shut_down; ++i) {
       attempt a = co_await send(timer, deadline, request_event::kind::release,
-                                [&](std::string& buf) {
-                                  encoder.get_async_result(buf, handle, false, next_id++);
+                                [&](std::string& buf, std::uint64_t id) {
+                                  encoder.get_async_result(buf, handle, false, id);
                                 });
       if (!a.ec) {
         ++eng->stats.releases;
@@ -617,8 +665,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         fail(err(error::cancelled), {});
         co_return res;
       }
-      attempt a = co_await send(timer, deadline, request_event::kind::call, [&](std::string& buf) {
-        encoder.call(buf, method, params, next_id++);
+      attempt a = co_await send(timer, deadline, request_event::kind::call,
+                                [&](std::string& buf, std::uint64_t id) {
+        encoder.call(buf, method, params, id);
       });
       bool retry = false;
       std::chrono::nanoseconds retry_after{};
@@ -637,8 +686,12 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       } else {
         const auto& body = a.held.conn().body();
         detail::envelope_view env;
+        std::string why;
         if (auto ec = eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env)) {
           fail(ec, {});
+          retry = opts.idempotent;
+        } else if (auto idec = check_id(a, env, why)) {
+          fail(idec, why);
           retry = opts.idempotent;
         } else if (env.is_error) {
           const auto c = detail::classify_method_error(env.error.name);

@@ -4,6 +4,8 @@
 
 #include <simdjson.h>
 
+#include <charconv>
+
 #include "pollster/error.hpp"
 #include "protocol/padded_buffer.hpp"
 
@@ -168,6 +170,29 @@ std::error_code answer_parser::parse_envelope(const char* data, std::size_t size
     if (is_key(field, "result")) {
       if (raw_of(field.value(), out.result_raw)) return bad_json();
       have_result = true;
+    } else if (is_key(field, "id")) {
+      // Integer, string or null: only a number we can compare is kept.
+      od::json_type t;
+      if (field.value().type().get(t)) return bad_json();
+      if (t == od::json_type::number) {
+        std::uint64_t id;
+        if (field.value().get_uint64().get(id) == simdjson::SUCCESS) {
+          out.has_id = true;
+          out.id = id;
+        }
+      } else if (t == od::json_type::string) {
+        std::string_view s;
+        if (field.value().get_string().get(s)) return bad_json();
+        std::uint64_t id = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+        if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) {
+          out.has_id = true;
+          out.id = id;
+        }
+      } else {
+        std::string_view ignored;
+        if (raw_of(field.value(), ignored)) return bad_json();
+      }
     } else if (is_key(field, "error")) {
       od::json_type t;
       if (field.value().type().get(t)) return bad_json();

@@ -14,6 +14,8 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include <optional>
+
 #include "pollster/error.hpp"
 #include "transport/http_reader.hpp"
 #include "transport/tls.hpp"
@@ -163,8 +165,20 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
     f.stale = reused && wec != beast::error::timeout;
     co_return f;
   }
-  http_reader reader(body_, body_limit_);
-  auto [rec, read] = co_await beast::http::async_read(s, read_buf_, reader, use_nothrow);
+  // 1xx interim answers (100 Continue, 103 Early Hints) precede the real one:
+  // skip them (RFC 9110 §15.2). Bounded: the deadline still applies.
+  std::optional<http_reader> reader;
+  boost::system::error_code rec;
+  std::size_t read = 0;
+  for (int interim = 0;; ++interim) {
+    reader.emplace(body_, body_limit_);
+    auto [e, n] = co_await beast::http::async_read(s, read_buf_, *reader, use_nothrow);
+    rec = e;
+    read += n;
+    if (rec || reader->status() < 100 || reader->status() >= 200 || reader->status() == 101 ||
+        interim == 8)
+      break;
+  }
   if (rec) {
     close();
     namespace he = beast::http;
@@ -173,7 +187,7 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
       co_return failure(error::body_too_large,
                         "answer body over the limit of " + std::to_string(body_limit_) + " bytes");
     if (reused && (rec == he::error::end_of_stream || rec == asio::error::eof ||
-                   rec == asio::ssl::error::stream_truncated) && read == 0 && reader.got_some() == false) {
+                   rec == asio::ssl::error::stream_truncated) && read == 0 && reader->got_some() == false) {
       auto f = failure(error::connection_closed, "read: " + rec.message() + " (idle keep-alive connection closed)");
       f.stale = true;
       co_return f;
@@ -190,9 +204,11 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
   }
   ++served_;
   exchange_result r;
-  r.http_status = reader.status();
-  r.retry_after = reader.retry_after();
-  r.reusable = reader.keep_alive();
+  r.http_status = reader->status();
+  r.retry_after = reader->retry_after();
+  // Bytes after the answer were not asked for: the connection is out of
+  // step, and they must never be read as the next request's answer.
+  r.reusable = reader->keep_alive() && read_buf_.size() == 0;
   if (!r.reusable) close();
   co_return r;
 }
