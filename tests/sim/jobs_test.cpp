@@ -188,7 +188,7 @@ TEST(Model, Iso8601) {
 
 TEST(Model, JobIsSixteenBytes) { EXPECT_EQ(sizeof(sim::detail::job), 16u); }
 
-TEST(Model, AMillionAutoJobsStayCompact) {
+TEST(Model, TwoHundredThousandAutoJobsStayLive) {
   sim::config cfg;
   cfg.auto_jobs = true;
   cfg.job_duration = fixed(std::chrono::hours(1));
