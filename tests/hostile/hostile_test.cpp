@@ -65,6 +65,8 @@ struct retried_case {
   const char* says = nullptr;  ///< when set: what the last error message must contain instead
 };
 
+void PrintTo(const retried_case& k, std::ostream* os) { *os << k.name; }
+
 // Tests of known engine bugs are skipped (to keep the suite green) unless
 // POLLSTER_HOSTILE_KNOWN_BUGS=1: run them so to check a fix.
 bool run_known_bugs() {
@@ -366,6 +368,8 @@ struct fatal_case {
   error expect;
 };
 
+void PrintTo(const fatal_case& k, std::ostream* os) { *os << k.name; }
+
 class fatal_test : public hostile_test, public ::testing::WithParamInterface<fatal_case> {};
 
 TEST_P(fatal_test, ReportedAtOnceNotRetried) {
@@ -411,6 +415,8 @@ struct accepted_case {
   std::function<std::string(std::uint64_t)> bytes;
   then after = then::keep;
 };
+
+void PrintTo(const accepted_case& k, std::ostream* os) { *os << k.name; }
 
 class accepted_test : public hostile_test, public ::testing::WithParamInterface<accepted_case> {};
 
@@ -545,6 +551,8 @@ struct start_case {
   answer bad;
   error expect;
 };
+
+void PrintTo(const start_case& k, std::ostream* os) { *os << k.name; }
 
 class start_test : public hostile_test, public ::testing::WithParamInterface<start_case> {};
 
