@@ -294,7 +294,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       // ends before the first byte of an answer: send again at once on a
       // fresh one, as HTTP clients do — for polls and releases only; a call
       // may not be idempotent.
-      if (r.ec && r.stale && round == 1 && kind != request_event::kind::call) continue;
+      if (r.ec && r.stale && round == 1 && !shut_down && kind != request_event::kind::call) continue;
       break;
     }
     if (r.ec) {
@@ -310,14 +310,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     co_return a;
   }
 
-  // An answer whose id is not the one we sent means the connection is out of
-  // step (a proxy or server sent something unasked): never take it for ours.
-  static std::error_code check_id(attempt& a, const detail::envelope_view& env, std::string& why) {
-    if (!env.has_id || env.id == a.id) return {};
-    why = "answer id " + std::to_string(env.id) + " is not the request's " + std::to_string(a.id) +
-          ": connection out of step, closed";
-    a.held.conn().close();
-    return err(error::unexpected_answer);
+  static std::string http_message(int status, std::error_code ec) {
+    std::string m = ec.message();
+    return m.rfind("HTTP ", 0) == 0 ? m : "HTTP " + std::to_string(status) + ": " + m;
   }
 
   static void note_error(outcome& out, std::error_code ec, std::string_view message) {
@@ -343,7 +338,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     const time_point now = steady::now();
     if (a.http_status != 200) {
       const auto c = detail::classify_http_status(a.http_status);
-      note_error(w.out(), c.ec, "HTTP " + std::to_string(a.http_status) + ": " + c.ec.message());
+      note_error(w.out(), c.ec, http_message(a.http_status, c.ec));
       if (c.what == detail::verdict::retry) {
         ++eng->stats.transient_errors;
         return m.on_transient(now, a.retry_after);
@@ -358,12 +353,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       ++eng->stats.transient_errors;
       return m.on_transient(now, {});
     }
-    std::string why;
-    if (auto ec = check_id(a, env, why)) {
-      note_error(w.out(), ec, why);
-      ++eng->stats.transient_errors;
-      return m.on_transient(now, {});
-    }
+
     if (env.is_error) {
       const auto c = detail::classify_method_error(env.error.name);
       note_method_error(w.out(), c.ec, env.error);
@@ -679,19 +669,15 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         retry = is_retryable(a.ec) && (opts.idempotent || !a.may_have_reached_server);
       } else if (a.http_status != 200) {
         const auto c = detail::classify_http_status(a.http_status);
-        fail(c.ec, "HTTP " + std::to_string(a.http_status) + ": " + c.ec.message());
+        fail(c.ec, http_message(a.http_status, c.ec));
         // A 503 is the cluster refusing the request, not half-doing it.
         retry = c.what == detail::verdict::retry;
         retry_after = a.retry_after;
       } else {
         const auto& body = a.held.conn().body();
         detail::envelope_view env;
-        std::string why;
         if (auto ec = eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env)) {
           fail(ec, {});
-          retry = opts.idempotent;
-        } else if (auto idec = check_id(a, env, why)) {
-          fail(idec, why);
           retry = opts.idempotent;
         } else if (env.is_error) {
           const auto c = detail::classify_method_error(env.error.name);

@@ -2,6 +2,7 @@
 #include <openssl/opensslv.h>
 
 #include <boost/version.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "command.hpp"
@@ -9,6 +10,9 @@
 #include "pollster/version.hpp"
 
 int main(int argc, char** argv) {
+  // A peer closing first must be an error code on that socket, not the end
+  // of the process (sim, load and watch all write to sockets).
+  std::signal(SIGPIPE, SIG_IGN);
   using namespace pollster::cli;
   CLI::App app{"pollster: watch the asynchronous operations of Element storage clusters"};
   app.require_subcommand(0, 1);

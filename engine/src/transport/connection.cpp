@@ -156,6 +156,18 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
                                                          time_point deadline) {
   tcp().expires_at(deadline);
   const bool reused = served_ > 0;
+  // Bytes waiting on a kept-alive connection before we asked anything were
+  // not meant for this request (an unasked answer, a close): never read them
+  // as its answer. Treated like a stale connection: a fresh one is used.
+  if (reused) {
+    boost::system::error_code aec;
+    if (tcp().socket().available(aec) > 0 || aec) {
+      close();
+      auto f = failure(error::connection_closed, "unasked bytes on a kept-alive connection");
+      f.stale = true;
+      co_return f;
+    }
+  }
   auto [wec, written] = co_await asio::async_write(s, asio::buffer(request), use_nothrow);
   if (wec) {
     close();
