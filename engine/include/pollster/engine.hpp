@@ -36,7 +36,6 @@ struct request_event {
   std::chrono::nanoseconds latency{};          ///< from `sent` to the whole answer
   std::error_code ec;                          ///< empty when an answer arrived
   int http_status = 0;
-  bool running = false;                        ///< a GetAsyncResult answer saying "running"
 };
 
 struct engine_config {
