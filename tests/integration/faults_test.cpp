@@ -9,6 +9,9 @@ struct fault_case {
   const char* name;
   std::function<void(sim::faults&)> set;
 };
+// gtest would print the bytes of the case (pointers included) into the test's
+// listed name, which differs from build to build; print its name instead.
+void PrintTo(const fault_case& c, std::ostream* os) { *os << c.name; }
 
 class fault_test : public sim_test, public ::testing::WithParamInterface<fault_case> {};
 

@@ -593,17 +593,39 @@ TEST_F(AnswerParser, DeeplyNestedDoesNotCrash) {
   EXPECT_TRUE(rejected(p, std::string(10000, '{')));
   EXPECT_TRUE(rejected(p, R"({"result": {"status": "running", "details": )" + opens));
   EXPECT_TRUE(rejected(p, R"({"id": )" + opens + R"(, "result": {"status": "running"}})"));
-  // Closed but absurdly deep: either rejected or accepted, never a crash.
-  (void)rejected(p, R"({"result": {"status": "running", "details": )" + opens + closes + "}}");
-  (void)rejected(p, R"({"result": {"status": "complete", "result": )" + opens + closes + "}}");
+  // Closed but absurdly deep: refused, as malformed, without recursing into
+  // the caller's stack (10,000 levels overflowed it under ASan).
+  auto running_with_details = [](const std::string& d) {
+    return R"({"result": {"status": "running", "details": )" + d + "}}";
+  };
+  EXPECT_TRUE(rejected(p, running_with_details(opens + closes)));
+  EXPECT_TRUE(rejected(p, R"({"result": {"status": "complete", "result": )" + opens + closes + "}}"));
   std::string objs;
   for (int i = 0; i < 10000; ++i) objs += R"({"a":)";
   objs += "1";
   objs += std::string(10000, '}');
-  (void)rejected(p, R"({"result": {"status": "complete", "result": )" + objs + "}}");
-  (void)rejected(p, objs);
+  EXPECT_TRUE(rejected(p, R"({"result": {"status": "complete", "result": )" + objs + "}}"));
+  EXPECT_TRUE(rejected(p, objs));
+  {
+    auto r = parse(p, running_with_details(opens + closes));
+    EXPECT_EQ(r->env_ec, error::malformed_json);
+  }
   // The parser is still usable afterwards.
   EXPECT_FALSE(rejected(p, kSucceeded));
+}
+
+// The bound is exact: max_nesting containers deep is accepted (the top-level
+// object and `result` count), one more is refused.
+TEST_F(AnswerParser, NestingBoundIsExact) {
+  const auto details_of_depth = [](std::size_t levels) {
+    // {"result": {"status":..., "details": <levels - 2 arrays>}}
+    const std::size_t arrays = levels - 2;
+    return R"({"result": {"status": "running", "details": )" + std::string(arrays, '[') +
+           "1" + std::string(arrays, ']') + "}}";
+  };
+  EXPECT_FALSE(rejected(p, details_of_depth(answer_parser::max_nesting)));
+  EXPECT_TRUE(rejected(p, details_of_depth(answer_parser::max_nesting + 1)));
+  EXPECT_FALSE(rejected(p, kRunning));
 }
 
 TEST_F(AnswerParser, WrongTopLevelTypes) {

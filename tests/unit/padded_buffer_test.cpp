@@ -38,7 +38,9 @@ TEST(PaddedBuffer, ExactFitStillHasPadding) {
     const std::string s(n, 'x');
     b.append(s.data(), s.size());
     EXPECT_EQ(b.size(), n);
-    if (n) EXPECT_GE(b.capacity(), n + padded_buffer::padding) << n;
+    if (n) {
+      EXPECT_GE(b.capacity(), n + padded_buffer::padding) << n;
+    }
   }
 }
 

@@ -23,7 +23,8 @@ enum class error {
   body_too_large,
   /// HTTP 5xx (the cluster or a proxy is overloaded or failing over).
   http_server_error,
-  /// The body was not JSON, was truncated, or lacked the JSON-RPC members.
+  /// The body was not JSON, was truncated, nested deeper than 256 levels, or
+  /// lacked the JSON-RPC members.
   malformed_json,
   /// The JSON was valid but not shaped like the method's documented answer.
   unexpected_answer,

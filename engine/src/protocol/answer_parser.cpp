@@ -51,9 +51,14 @@ void trim_trailing_space(std::string_view& s) {
 
 // Walks a whole value so that every byte of it is checked: on-demand parsing
 // only validates what it visits, and raw_json() skips over containers.
-simdjson::error_code walk(od::value v) {
+// Recursive, so the depth is bounded: an answer nested deeper than
+// answer_parser::max_nesting is refused (malformed_json) rather than allowed
+// to exhaust the caller's stack (the API's deepest answers nest about 6 deep).
+simdjson::error_code walk(od::value v, std::size_t depth = 0) {
   od::json_type type;
   if (auto e = v.type().get(type)) return e;
+  const bool container = type == od::json_type::object || type == od::json_type::array;
+  if (container && depth >= answer_parser::max_nesting) return simdjson::DEPTH_ERROR;
   switch (type) {
     case od::json_type::object: {
       od::object o;
@@ -63,7 +68,7 @@ simdjson::error_code walk(od::value v) {
         if (auto e = std::move(fr).get(f)) return e;
         std::string_view key;
         if (auto e = f.unescaped_key().get(key)) return e;
-        if (auto e = walk(f.value())) return e;
+        if (auto e = walk(f.value(), depth + 1)) return e;
       }
       return simdjson::SUCCESS;
     }
@@ -73,7 +78,7 @@ simdjson::error_code walk(od::value v) {
       for (auto er : a) {
         od::value item;
         if (auto e = std::move(er).get(item)) return e;
-        if (auto e = walk(item)) return e;
+        if (auto e = walk(item, depth + 1)) return e;
       }
       return simdjson::SUCCESS;
     }

@@ -44,6 +44,9 @@ struct async_result_view {
 
 class answer_parser {
  public:
+  /// Containers nested deeper than this make an answer malformed_json.
+  static constexpr std::size_t max_nesting = 256;
+
   answer_parser();
   ~answer_parser();
   answer_parser(const answer_parser&) = delete;
