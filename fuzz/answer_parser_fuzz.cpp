@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstdio>
+#include <string>
 #include <string_view>
 
 #include "pollster/error.hpp"
@@ -49,8 +50,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const char* body_end = begin + buf.size();
   const char* end = begin + buf.capacity();
 
+  // Differential: the engine's one-pass GetAsyncResult parse must reach the
+  // same verdict, with the same views, as parse_envelope + parse_async_result.
+  pollster::detail::envelope_view one_env;
+  pollster::detail::async_result_view one;
+  const std::error_code one_ec =
+      parser.parse_get_async_result(buf.data(), buf.size(), buf.capacity(), one_env, one);
+  const bool one_error = !one_ec && one_env.is_error;
+  const std::string one_error_name(one_env.error.name);  // unescaped: the parser's, until reused
+  const std::string one_task_error(one.error_name);
+  const auto same_view = [](std::string_view a, std::string_view b) {
+    return a.data() == b.data() && a.size() == b.size();
+  };
+
   pollster::detail::envelope_view env;
   const std::error_code ec = parser.parse_envelope(buf.data(), buf.size(), buf.capacity(), env);
+  if (ec && ec != one_ec) fail("one-pass parse disagrees with parse_envelope's error");
+  if (!ec && env.is_error != one_error) fail("one-pass parse disagrees on method error");
+  if (!ec && env.is_error &&
+      (!same_view(env.error.raw, one_env.error.raw) || env.error.name != one_error_name))
+    fail("one-pass parse read the method error differently");
   if (ec) {
     if (ec != pollster::error::malformed_json && ec != pollster::error::unexpected_answer)
       fail("parse_envelope returned an error outside malformed_json/unexpected_answer");
@@ -71,6 +90,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   pollster::detail::async_result_view r;
   const std::error_code rec = parser.parse_async_result(env.result_raw, end, r);
+  if (rec != one_ec) fail("one-pass parse disagrees with parse_async_result's verdict");
+  if (!rec) {
+    if (!same_view(one_env.result_raw, env.result_raw) || !same_view(one.raw, r.raw) ||
+        !same_view(one.result_raw, r.result_raw) || !same_view(one.error_raw, r.error_raw) ||
+        !same_view(one.details_raw, r.details_raw) || !same_view(one.result_type, r.result_type) ||
+        !same_view(one.create_time, r.create_time) ||
+        !same_view(one.last_update_time, r.last_update_time) || one.complete != r.complete ||
+        one.has_result != r.has_result || one.has_error != r.has_error ||
+        one_task_error != r.error_name)
+      fail("one-pass parse read the result differently");
+  }
   if (rec) {
     if (rec != pollster::error::malformed_json && rec != pollster::error::unexpected_answer)
       fail("parse_async_result returned an error outside malformed_json/unexpected_answer");

@@ -348,7 +348,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     const auto& body = a.held.conn().body();
     const char* end = body.data() + body.capacity();
     detail::envelope_view env;
-    if (auto ec = eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env)) {
+    detail::async_result_view r;
+    if (auto ec = eng->parser.parse_get_async_result(body.data(), body.size(), body.capacity(),
+                                                     env, r)) {
       note_error(w.out(), ec, {});
       ++eng->stats.transient_errors;
       return m.on_transient(now, {});
@@ -363,12 +365,6 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         return m.on_transient(now, {});
       }
       return m.on_fatal();
-    }
-    detail::async_result_view r;
-    if (auto ec = eng->parser.parse_async_result(env.result_raw, end, r)) {
-      note_error(w.out(), ec, {});
-      ++eng->stats.transient_errors;
-      return m.on_transient(now, {});
     }
     if (!r.complete) {
       ++eng->stats.running_answers;

@@ -74,12 +74,42 @@ struct parsed {
   std::ptrdiff_t offset(std::string_view v) const { return v.data() - buf.data(); }
 };
 
+// Every view of a parse as text, to compare two parses (unescaped views live
+// in the parser only until its next parse).
+std::vector<std::string> texts(const envelope_view& e, const async_result_view& r) {
+  return {e.is_error ? "error" : "result", std::to_string(e.has_id) + ":" + std::to_string(e.id),
+          std::string(e.result_raw), std::string(e.error.raw), std::to_string(e.error.code),
+          std::string(e.error.name), std::string(e.error.message),
+          r.complete ? "complete" : "running", std::string(r.raw), std::string(r.result_type),
+          std::string(r.create_time), std::string(r.last_update_time),
+          std::to_string(r.has_result), std::string(r.result_raw), std::to_string(r.has_error),
+          std::string(r.error_raw), std::string(r.error_name), std::string(r.error_message),
+          std::string(r.details_raw)};
+}
+
 std::unique_ptr<parsed> parse(answer_parser& p, std::string_view body, bool as_async = true) {
   auto r = std::make_unique<parsed>();
   r->buf.append(body.data(), body.size());
+  // The engine's one-pass GetAsyncResult parse must agree with the two-step
+  // parse (envelope, then result object) on every body these tests try.
+  std::error_code one_ec;
+  std::vector<std::string> one;
+  if (as_async) {
+    envelope_view env;
+    async_result_view res;
+    one_ec = p.parse_get_async_result(r->buf.data(), r->buf.size(), r->buf.capacity(), env, res);
+    if (!one_ec) one = texts(env, res);
+  }
   r->env_ec = p.parse_envelope(r->buf.data(), r->buf.size(), r->buf.capacity(), r->env);
   if (!r->env_ec && !r->env.is_error && as_async)
     r->res_ec = p.parse_async_result(r->env.result_raw, r->end(), r->res);
+  if (as_async) {
+    const std::error_code two_ec = r->env_ec ? r->env_ec : r->env.is_error ? std::error_code{} : r->res_ec;
+    EXPECT_EQ(one_ec, two_ec) << "one-pass and two-step parses disagree on: " << body.substr(0, 300);
+    if (!one_ec && !two_ec) {
+      EXPECT_EQ(one, texts(r->env, r->res)) << body.substr(0, 300);
+    }
+  }
   return r;
 }
 

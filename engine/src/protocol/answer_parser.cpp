@@ -94,43 +94,9 @@ simdjson::error_code walk(od::value v, std::size_t depth = 0) {
   return simdjson::INCORRECT_TYPE;
 }
 
-// A value's text as sent, without the whitespace after it. Containers are not
-// validated here (parse_envelope walks the whole document first).
-simdjson::error_code raw_of(od::value v, std::string_view& out) {
-  od::json_type type;
-  if (auto e = v.type().get(type)) return e;
-  if (type == od::json_type::object) {
-    od::object o;
-    if (auto e = v.get_object().get(o)) return e;
-    if (auto e = o.raw_json().get(out)) return e;
-    trim_trailing_space(out);
-    return simdjson::SUCCESS;
-  }
-  if (type == od::json_type::array) {
-    od::array a;
-    if (auto e = v.get_array().get(a)) return e;
-    if (auto e = a.raw_json().get(out)) return e;
-    trim_trailing_space(out);
-    return simdjson::SUCCESS;
-  }
-  out = v.raw_json_token();
-  trim_trailing_space(out);
-  // Scalars must still be validated: raw_json_token does not look inside.
-  switch (type) {
-    case od::json_type::string: { std::string_view s; return v.get_string().get(s); }
-    case od::json_type::number: { double d; return v.get_double().get(d); }
-    case od::json_type::boolean: { bool b; return v.get_bool().get(b); }
-    case od::json_type::null: { bool n; if (auto e = v.is_null().get(n)) return e;
-                                return n ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE; }
-    default: return simdjson::INCORRECT_TYPE;
-  }
-}
-
-// The contents of a string token without its quotes (escapes left as sent).
+// The contents of a string token without its quotes (escapes left as sent),
+// the string validated.
 simdjson::error_code raw_string(od::value v, std::string_view& out) {
-  od::json_type type;
-  if (auto e = v.type().get(type)) return e;
-  if (type != od::json_type::string) return simdjson::INCORRECT_TYPE;
   std::string_view tok = v.raw_json_token();
   std::string_view check;
   if (auto e = v.get_string().get(check)) return e;
@@ -140,9 +106,190 @@ simdjson::error_code raw_string(od::value v, std::string_view& out) {
   return simdjson::SUCCESS;
 }
 
-bool is_key(od::field& f, std::string_view k) {
-  // Keys are compared unescaped-raw: the API never escapes its member names.
-  return f.key() == k;
+
+bool is(od::value& v, od::json_type want) {
+  od::json_type t;
+  return v.type().get(t) == simdjson::SUCCESS && t == want;
+}
+
+// One pass over an answer: every byte validated (walk) while the members the
+// engine needs are picked out, and raw members sliced from the input by where
+// the iterator stood before and after them. A wrong shape is remembered, not
+// returned at once, so that invalid JSON later in the answer still counts as
+// malformed: the verdict is the same as validating first and reading after,
+// for a third of the scanning (docs/performance.md).
+class reader {
+ public:
+  reader(od::document& doc, const char* doc_end) : doc_(doc), doc_end_(doc_end) {}
+
+  // Validates `v` whole; `out` is its text as sent, without trailing space.
+  simdjson::error_code raw(od::value v, std::size_t depth, std::string_view& out) {
+    const char* start = v.raw_json_token().data();
+    if (auto e = walk(v, depth)) return e;
+    out = slice(start);
+    return simdjson::SUCCESS;
+  }
+  simdjson::error_code skip(od::value v, std::size_t depth) {
+    std::string_view ignored;
+    return raw(v, depth, ignored);
+  }
+  // A member of the wrong type or value: noted, and the value still validated.
+  simdjson::error_code wrong_shape(od::value v, std::size_t depth) {
+    note_shape();
+    return skip(v, depth);
+  }
+  void note_shape() {
+    if (!shape_) shape_ = bad_shape();
+  }
+  std::error_code shape() const { return shape_; }
+
+  // From `start` to where the iterator stands now, trailing space trimmed.
+  std::string_view slice(const char* start) {
+    const char* end = doc_end_;
+    if (const char* p; doc_.current_location().get(p) == simdjson::SUCCESS) end = p;
+    std::string_view out(start, static_cast<std::size_t>(end - start));
+    trim_trailing_space(out);
+    return out;
+  }
+  // The whole input read, with nothing after the top-level value.
+  bool at_end() { return doc_.current_location().error() == simdjson::OUT_OF_BOUNDS; }
+
+ private:
+  od::document& doc_;
+  const char* doc_end_;
+  std::error_code shape_;
+};
+
+// A string member picked out raw; anything but a string is a wrong shape.
+simdjson::error_code string_member(reader& r, od::value v, std::size_t depth,
+                                   std::string_view& out) {
+  if (!is(v, od::json_type::string)) return r.wrong_shape(v, depth);
+  return raw_string(v, out);
+}
+
+// A string member unescaped (into the parser); anything else leaves `out` empty.
+simdjson::error_code unescaped_member(reader& r, od::value v, std::size_t depth,
+                                      std::string_view& out) {
+  if (!is(v, od::json_type::string)) return r.skip(v, depth);
+  return v.get_string().get(out);
+}
+
+// GetAsyncResult's `result` object, at `depth`.
+simdjson::error_code read_async_result(reader& r, od::value v, std::size_t depth,
+                                       async_result_view& out) {
+  const char* start = v.raw_json_token().data();
+  if (!is(v, od::json_type::object)) {
+    if (auto e = r.wrong_shape(v, depth)) return e;
+    out.raw = r.slice(start);
+    return simdjson::SUCCESS;
+  }
+  od::object o;
+  if (auto e = v.get_object().get(o)) return e;
+  std::string_view status;
+  bool have_status = false;
+  const std::size_t in = depth + 1;
+  for (auto fr : o) {
+    od::field f;
+    if (auto e = std::move(fr).get(f)) return e;
+    std::string_view key;
+    if (auto e = f.unescaped_key().get(key)) return e;
+    od::value m = f.value();
+    simdjson::error_code e = simdjson::SUCCESS;
+    if (key == "status") {
+      e = string_member(r, m, in, status);
+      have_status = true;
+    } else if (key == "resultType") {
+      e = string_member(r, m, in, out.result_type);
+    } else if (key == "createTime") {
+      e = string_member(r, m, in, out.create_time);
+    } else if (key == "lastUpdateTime") {
+      e = string_member(r, m, in, out.last_update_time);
+    } else if (key == "result") {
+      e = r.raw(m, in, out.result_raw);
+      out.has_result = true;
+    } else if (key == "error" && is(m, od::json_type::null)) {
+      e = r.skip(m, in);
+    } else if (key == "error" && is(m, od::json_type::object)) {
+      // The task's error: name and message readable, best effort (the raw
+      // object is what counts; a task error need not follow the method shape).
+      out.has_error = true;
+      const char* error_start = m.raw_json_token().data();
+      if (in >= answer_parser::max_nesting) return simdjson::DEPTH_ERROR;
+      od::object eo;
+      if (auto ee = m.get_object().get(eo)) return ee;
+      for (auto efr : eo) {
+        od::field ef;
+        if (auto ee = std::move(efr).get(ef)) return ee;
+        std::string_view ekey;
+        if (auto ee = ef.unescaped_key().get(ekey)) return ee;
+        if (ekey == "name") {
+          e = unescaped_member(r, ef.value(), in + 1, out.error_name);
+        } else if (ekey == "message") {
+          e = unescaped_member(r, ef.value(), in + 1, out.error_message);
+        } else {
+          e = r.skip(ef.value(), in + 1);
+        }
+        if (e) return e;
+      }
+      out.error_raw = r.slice(error_start);
+    } else if (key == "error") {
+      e = r.raw(m, in, out.error_raw);
+      out.has_error = true;
+    } else if (key == "details") {
+      e = r.raw(m, in, out.details_raw);
+    } else {
+      e = r.skip(m, in);
+    }
+    if (e) return e;
+  }
+  out.raw = r.slice(start);
+  if (status == "running" && have_status) {
+    out.complete = false;
+  } else if (status == "complete" && have_status) {
+    out.complete = true;
+    if (!out.has_result && !out.has_error) r.note_shape();
+  } else {
+    r.note_shape();
+  }
+  return simdjson::SUCCESS;
+}
+
+// The JSON-RPC method error object ({"code":..., "name":..., "message":...}).
+simdjson::error_code read_method_error(reader& r, od::value v, std::size_t depth,
+                                       method_error_view& out) {
+  const char* start = v.raw_json_token().data();
+  od::object o;
+  if (auto e = v.get_object().get(o)) return e;
+  const std::size_t in = depth + 1;
+  for (auto fr : o) {
+    od::field f;
+    if (auto e = std::move(fr).get(f)) return e;
+    std::string_view key;
+    if (auto e = f.unescaped_key().get(key)) return e;
+    od::value m = f.value();
+    simdjson::error_code e = simdjson::SUCCESS;
+    if (key == "code") {
+      std::int64_t code;
+      if (m.get_int64().get(code) == simdjson::SUCCESS) {
+        out.code = code;
+      } else {
+        e = r.wrong_shape(m, in);
+      }
+    } else if (key == "name" || key == "message") {
+      std::string_view& into = key == "name" ? out.name : out.message;
+      if (is(m, od::json_type::string)) {
+        e = m.get_string().get(into);
+      } else {
+        e = r.wrong_shape(m, in);
+      }
+    } else {
+      e = r.skip(m, in);
+    }
+    if (e) return e;
+  }
+  out.raw = r.slice(start);
+  if (out.name.empty()) r.note_shape();
+  return simdjson::SUCCESS;
 }
 
 std::size_t capacity_from(const char* p, const char* buffer_end) {
@@ -151,183 +298,108 @@ std::size_t capacity_from(const char* p, const char* buffer_end) {
 
 }  // namespace
 
-std::error_code answer_parser::parse_envelope(const char* data, std::size_t size,
-                                              std::size_t capacity, envelope_view& out) {
+std::error_code answer_parser::parse_answer(const char* data, std::size_t size,
+                                            std::size_t capacity, envelope_view& out,
+                                            async_result_view* result) {
   out = {};
   od::document doc;
-  {
-    // First pass: the whole answer must be valid JSON, byte for byte, since
-    // raw members are handed on as sent. A second pass then extracts.
-    if (impl_->parser.iterate(data, size, capacity).get(doc)) return bad_json();
-    od::value root;
-    if (doc.get_value().get(root)) return bad_json();
-    if (walk(root)) return bad_json();
-    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return bad_json();
-  }
   if (impl_->parser.iterate(data, size, capacity).get(doc)) return bad_json();
+  reader r(doc, data + size);
   od::object top;
   if (doc.get_object().get(top)) return bad_json();
   bool have_result = false, have_error = false;
-  std::string_view error_raw;
+  // The result object's own shape counts only if the answer is not an error.
+  std::error_code result_shape;
   for (auto field_result : top) {
     od::field field;
     if (std::move(field_result).get(field)) return bad_json();
-    if (is_key(field, "result")) {
-      if (raw_of(field.value(), out.result_raw)) return bad_json();
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return bad_json();
+    od::value v = field.value();
+    simdjson::error_code e = simdjson::SUCCESS;
+    if (key == "result") {
       have_result = true;
-    } else if (is_key(field, "id")) {
-      // Integer, string or null: only a number we can compare is kept.
-      od::json_type t;
-      if (field.value().type().get(t)) return bad_json();
-      if (t == od::json_type::number) {
-        std::uint64_t id;
-        if (field.value().get_uint64().get(id) == simdjson::SUCCESS) {
-          out.has_id = true;
-          out.id = id;
-        }
-      } else if (t == od::json_type::string) {
-        std::string_view s;
-        if (field.value().get_string().get(s)) return bad_json();
-        std::uint64_t id = 0;
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
-        if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) {
-          out.has_id = true;
-          out.id = id;
-        }
+      if (result) {
+        reader inner(doc, data + size);  // its shape noted apart: see result_shape
+        e = read_async_result(inner, v, 1, *result);
+        result_shape = inner.shape();
+        out.result_raw = result->raw;
       } else {
-        std::string_view ignored;
-        if (raw_of(field.value(), ignored)) return bad_json();
+        e = r.raw(v, 1, out.result_raw);
       }
-    } else if (is_key(field, "error")) {
-      od::json_type t;
-      if (field.value().type().get(t)) return bad_json();
-      if (t == od::json_type::null) {  // {"result":..., "error":null} is seen in the wild
-        if (field.value().is_null().error()) return bad_json();
-        continue;
+    } else if (key == "id" && is(v, od::json_type::number)) {
+      // Integer, string or null: only a number we can compare is kept.
+      std::uint64_t id;
+      if (v.get_uint64().get(id) == simdjson::SUCCESS) {
+        out.has_id = true;
+        out.id = id;
+      } else {
+        e = r.skip(v, 1);  // negative or fractional: validated, not kept
       }
-      if (t != od::json_type::object) return bad_shape();
-      if (raw_of(field.value(), error_raw)) return bad_json();
+    } else if (key == "id" && is(v, od::json_type::string)) {
+      std::string_view s;
+      e = v.get_string().get(s);
+      std::uint64_t id = 0;
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+      if (!e && ec == std::errc() && p == s.data() + s.size() && !s.empty()) {
+        out.has_id = true;
+        out.id = id;
+      }
+    } else if (key == "error" && is(v, od::json_type::null)) {
+      // {"result":..., "error":null} is seen in the wild.
+      e = r.skip(v, 1);
+    } else if (key == "error" && is(v, od::json_type::object)) {
       have_error = true;
+      e = read_method_error(r, v, 1, out.error);
+    } else if (key == "error") {
+      e = r.wrong_shape(v, 1);
     } else {
       // id, unusedParameters, jsonrpc...: skipped, but still validated.
-      std::string_view ignored;
-      if (raw_of(field.value(), ignored)) return bad_json();
+      e = r.skip(v, 1);
     }
+    if (e) return bad_json();
   }
   // Trailing bytes after the top-level object are not JSON-RPC.
-  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return bad_json();
+  if (!r.at_end()) return bad_json();
+  if (r.shape()) return r.shape();
   if (have_error) {
     out.is_error = true;
-    out.error.raw = error_raw;
-    const char* end = data + capacity;
-    od::document edoc;
-    if (impl_->parser.iterate(error_raw.data(), error_raw.size(), capacity_from(error_raw.data(), end))
-            .get(edoc))
-      return bad_json();
-    od::object eo;
-    if (edoc.get_object().get(eo)) return bad_json();
-    for (auto fr : eo) {
-      od::field f;
-      if (std::move(fr).get(f)) return bad_json();
-      if (is_key(f, "code")) {
-        int64_t code;
-        if (f.value().get_int64().get(code)) return bad_shape();
-        out.error.code = code;
-      } else if (is_key(f, "name")) {
-        if (f.value().get_string().get(out.error.name)) return bad_shape();
-      } else if (is_key(f, "message")) {
-        if (f.value().get_string().get(out.error.message)) return bad_shape();
-      } else {
-        std::string_view ignored;
-        if (raw_of(f.value(), ignored)) return bad_json();
-      }
-    }
-    if (out.error.name.empty()) return bad_shape();
     return {};
   }
   if (!have_result) return bad_shape();
-  return {};
+  return result_shape;
+}
+
+std::error_code answer_parser::parse_envelope(const char* data, std::size_t size,
+                                              std::size_t capacity, envelope_view& out) {
+  return parse_answer(data, size, capacity, out, nullptr);
+}
+
+std::error_code answer_parser::parse_get_async_result(const char* data, std::size_t size,
+                                                      std::size_t capacity, envelope_view& env,
+                                                      async_result_view& out) {
+  out = {};
+  return parse_answer(data, size, capacity, env, &out);
 }
 
 std::error_code answer_parser::parse_async_result(std::string_view raw, const char* buffer_end,
                                                   async_result_view& out) {
   out = {};
-  out.raw = raw;
   od::document doc;
   if (impl_->parser.iterate(raw.data(), raw.size(), capacity_from(raw.data(), buffer_end))
           .get(doc))
     return bad_json();
-  od::object o;
-  if (doc.get_object().get(o)) return bad_shape();
-  std::string_view status;
-  bool have_status = false;
-  for (auto fr : o) {
-    od::field f;
-    if (std::move(fr).get(f)) return bad_json();
-    auto v = f.value();
-    auto err = simdjson::SUCCESS;
-    if (is_key(f, "status")) {
-      err = raw_string(v, status);
-      have_status = true;
-    } else if (is_key(f, "resultType")) {
-      err = raw_string(v, out.result_type);
-    } else if (is_key(f, "createTime")) {
-      err = raw_string(v, out.create_time);
-    } else if (is_key(f, "lastUpdateTime")) {
-      err = raw_string(v, out.last_update_time);
-    } else if (is_key(f, "result")) {
-      err = raw_of(v, out.result_raw);
-      out.has_result = true;
-    } else if (is_key(f, "error")) {
-      od::json_type t;
-      err = v.type().get(t);
-      if (!err && t == od::json_type::null) {
-        err = v.is_null().error();
-      } else if (!err) {
-        err = raw_of(v, out.error_raw);
-        out.has_error = true;
-      }
-    } else if (is_key(f, "details")) {
-      err = raw_of(v, out.details_raw);
-    } else {
-      std::string_view ignored;
-      err = raw_of(v, ignored);
-    }
-    if (err == simdjson::INCORRECT_TYPE) return bad_shape();
-    if (err) return bad_json();
-  }
-  if (!have_status) return bad_shape();
-  if (status == "running") {
-    out.complete = false;
-  } else if (status == "complete") {
-    out.complete = true;
-    if (!out.has_result && !out.has_error) return bad_shape();
-  } else {
-    return bad_shape();
-  }
-  if (out.has_error) {
-    // The task's error: name and message readable, best effort (the raw
-    // object is what counts; a task error need not follow the method shape).
-    od::document edoc;
-    if (impl_->parser
-            .iterate(out.error_raw.data(), out.error_raw.size(),
-                     capacity_from(out.error_raw.data(), buffer_end))
-            .get(edoc))
-      return bad_json();
-    od::object eo;
-    if (edoc.get_object().get(eo) == simdjson::SUCCESS) {
-      for (auto fr : eo) {
-        od::field f;
-        if (std::move(fr).get(f)) break;
-        if (is_key(f, "name")) {
-          if (f.value().get_string().get(out.error_name)) out.error_name = {};
-        } else if (is_key(f, "message")) {
-          if (f.value().get_string().get(out.error_message)) out.error_message = {};
-        }
-      }
-    }
-  }
-  return {};
+  reader r(doc, raw.data() + raw.size());
+  // `raw` comes from parse_envelope, validated: anything but an object is
+  // the wrong shape (and get_value() refuses a scalar document).
+  od::json_type type;
+  if (doc.type().get(type)) return bad_json();
+  if (type != od::json_type::object) return bad_shape();
+  od::value root;
+  if (doc.get_value().get(root)) return bad_json();
+  if (read_async_result(r, root, 0, out)) return bad_json();
+  if (!r.at_end()) return bad_json();
+  return r.shape();
 }
 
 double answer_parser::percent_complete(std::string_view details_raw, const char* buffer_end) {

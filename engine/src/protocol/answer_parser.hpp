@@ -53,8 +53,15 @@ class answer_parser {
   answer_parser& operator=(const answer_parser&) = delete;
 
   /// `data[0..size)` must be readable up to `capacity` (>= size + 64).
+  /// The whole answer is validated; `result` is kept raw.
   std::error_code parse_envelope(const char* data, std::size_t size, std::size_t capacity,
                                  envelope_view& out);
+  /// A GetAsyncResult answer in one pass: the envelope and, unless it is a
+  /// method error, the result object. Same verdicts as parse_envelope then
+  /// parse_async_result, for one scan instead of three (the engine's hot path).
+  std::error_code parse_get_async_result(const char* data, std::size_t size,
+                                         std::size_t capacity, envelope_view& env,
+                                         async_result_view& out);
   /// Parses `raw` (a view from parse_envelope into the same buffer, which
   /// ends at `buffer_end`, padding included) as GetAsyncResult's result.
   std::error_code parse_async_result(std::string_view raw, const char* buffer_end,
@@ -71,6 +78,8 @@ class answer_parser {
   static std::string_view library() noexcept;
 
  private:
+  std::error_code parse_answer(const char* data, std::size_t size, std::size_t capacity,
+                               envelope_view& out, async_result_view* result);
   struct impl;
   std::unique_ptr<impl> impl_;
 };
