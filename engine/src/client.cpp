@@ -6,6 +6,7 @@
 #include "pollster/client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/execution.hpp>
 #include <boost/asio/prefer.hpp>
@@ -28,6 +29,7 @@
 #include "protocol/classify.hpp"
 #include "protocol/request_encoder.hpp"
 #include "transport/connection.hpp"
+#include "transport/handler_memory.hpp"
 #include "transport/pool_state.hpp"
 #include "transport/tls.hpp"
 
@@ -112,6 +114,12 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   std::size_t live_waits = 0;
   std::optional<asio::steady_timer> wake_timer;
   time_point wake_armed_at = time_point::max();
+  // The wake timer's wait, re-armed as often as once per poll, reuses this
+  // memory instead of Asio's per-thread cache (see handler_memory.hpp).
+  struct wake_memory_owner {
+    detail::handler_memory* mem = detail::handler_memory::create();
+    ~wake_memory_owner() { mem->release_owner(); }
+  } wake_memory;
   bool shut_down = false;
   std::uint64_t next_id = 1;
 
@@ -442,11 +450,13 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     if (!wake_timer) wake_timer.emplace(executor());
     wake_armed_at = at;
     wake_timer->expires_at(at);
-    wake_timer->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec) return;  // re-armed or shut down
-      self->wake_armed_at = time_point::max();
-      self->on_wake();
-    });
+    wake_timer->async_wait(asio::bind_allocator(
+        detail::handler_allocator<std::byte>(*wake_memory.mem),
+        [self = shared_from_this()](const boost::system::error_code& ec) {
+          if (ec) return;  // re-armed or shut down
+          self->wake_armed_at = time_point::max();
+          self->on_wake();
+        }));
   }
 
   void on_wake() {

@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -14,9 +15,11 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include <memory>
 #include <optional>
 
 #include "pollster/error.hpp"
+#include "transport/handler_memory.hpp"
 #include "transport/http_reader.hpp"
 #include "transport/tls.hpp"
 
@@ -29,9 +32,48 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 connection::connection(asio::any_io_executor ex, asio::ssl::context* tls_ctx, const endpoint& ep,
                        const tls_options& tls, std::size_t body_limit)
-    : ex_(std::move(ex)), tls_ctx_(tls_ctx), ep_(ep), tls_(tls), body_limit_(body_limit) {}
+    : ex_(std::move(ex)),
+      tls_ctx_(tls_ctx),
+      ep_(ep),
+      tls_(tls),
+      body_limit_(body_limit),
+      handler_memory_(handler_memory::create()),
+      watchdog_(ex_),
+      alive_(std::make_shared<connection*>(this)) {}
 
-connection::~connection() { close(); }
+connection::~connection() {
+  *alive_ = nullptr;  // a watchdog handler already queued must not touch us
+  close();
+  watchdog_.cancel();
+  handler_memory_->release_owner();
+}
+
+// The request deadline, checked lazily: one timer wait per connection, moved
+// only when a request's deadline is earlier than the wait already set.
+// Beast's tcp_stream timeouts instead start and cancel a timer per read and
+// per write, which cost two timer operations (and two heap allocations, past
+// Asio's recycling cache) per request (docs/performance.md).
+void connection::watch_until(time_point at) {
+  watching_until_ = at;
+  watchdog_.expires_at(at);  // cancels the wait set before, if any
+  watchdog_.async_wait(asio::bind_allocator(
+      handler_allocator<std::byte>(*handler_memory_),
+      [alive = alive_](const boost::system::error_code& ec) {
+        if (ec == asio::error::operation_aborted || !*alive) return;
+        (*alive)->on_watchdog();
+      }));
+}
+
+void connection::on_watchdog() {
+  watching_until_ = time_point::max();
+  if (deadline_ == time_point::max()) return;  // idle: the next request sets it again
+  if (std::chrono::steady_clock::now() >= deadline_) {
+    timed_out_ = true;
+    close();  // the pending read or write completes with an error
+    return;
+  }
+  watch_until(deadline_);
+}
 
 bool connection::is_open() const noexcept { return open_; }
 
@@ -140,6 +182,8 @@ asio::awaitable<exchange_result> connection::connect(time_point deadline) {
       }
     }
   }
+  // From here on each request's deadline is the watchdog's (watch_until).
+  tcp().expires_never();
   open_ = true;
   co_return exchange_result{};
 }
@@ -154,7 +198,13 @@ asio::awaitable<exchange_result> connection::exchange(std::string_view request,
 template <class Stream>
 asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_view request,
                                                          time_point deadline) {
-  tcp().expires_at(deadline);
+  timed_out_ = false;
+  deadline_ = deadline;
+  struct idle_on_exit {
+    time_point& d;
+    ~idle_on_exit() { d = time_point::max(); }
+  } idle{deadline_};
+  if (deadline < watching_until_) watch_until(deadline);
   const bool reused = served_ > 0;
   // Bytes waiting on a kept-alive connection before we asked anything were
   // not meant for this request (an unasked answer, a close): never read them
@@ -168,13 +218,15 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
       co_return f;
     }
   }
-  auto [wec, written] = co_await asio::async_write(s, asio::buffer(request), use_nothrow);
+  // Each request's write and read reuse this connection's handler memory.
+  const handler_allocator<std::byte> memory(*handler_memory_);
+  auto [wec, written] = co_await asio::async_write(s, asio::buffer(request),
+                                                   asio::bind_allocator(memory, use_nothrow));
   if (wec) {
     close();
-    auto f = failure(wec == beast::error::timeout ? error::request_timeout
-                                                  : error::connection_closed,
-                     "write: " + wec.message());
-    f.stale = reused && wec != beast::error::timeout;
+    if (timed_out_) co_return failure(error::request_timeout, "write timed out");
+    auto f = failure(error::connection_closed, "write: " + wec.message());
+    f.stale = reused;
     co_return f;
   }
   // 1xx interim answers (100 Continue, 103 Early Hints) precede the real one:
@@ -184,7 +236,8 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
   std::size_t read = 0;
   for (int interim = 0;; ++interim) {
     reader.emplace(body_, body_limit_);
-    auto [e, n] = co_await beast::http::async_read(s, read_buf_, *reader, use_nothrow);
+    auto [e, n] = co_await beast::http::async_read(s, read_buf_, *reader,
+                                                   asio::bind_allocator(memory, use_nothrow));
     rec = e;
     read += n;
     if (rec || reader->status() < 100 || reader->status() >= 200 || reader->status() == 101 ||
@@ -194,7 +247,7 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
   if (rec) {
     close();
     namespace he = beast::http;
-    if (rec == beast::error::timeout) co_return failure(error::request_timeout, "read timed out");
+    if (timed_out_) co_return failure(error::request_timeout, "read timed out");
     if (rec == he::error::body_limit)
       co_return failure(error::body_too_large,
                         "answer body over the limit of " + std::to_string(body_limit_) + " bytes");

@@ -7,6 +7,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
@@ -19,6 +20,8 @@
 #include "protocol/padded_buffer.hpp"
 
 namespace pollster::detail {
+
+class handler_memory;
 
 struct exchange_result {
   std::error_code ec;
@@ -59,6 +62,8 @@ class connection {
   boost::asio::awaitable<exchange_result> do_exchange(Stream& s, std::string_view request,
                                                       time_point deadline);
   boost::beast::tcp_stream& tcp() noexcept;
+  void watch_until(time_point at);
+  void on_watchdog();
 
   boost::asio::any_io_executor ex_;
   boost::asio::ssl::context* tls_ctx_;
@@ -72,6 +77,13 @@ class connection {
   std::string request_;
   std::uint64_t served_ = 0;
   bool open_ = false;
+  handler_memory* handler_memory_;  // see handler_memory.hpp; outlives us if an op does
+  // The request deadline (watch_until): the exchange's, max when idle.
+  boost::asio::steady_timer watchdog_;
+  time_point deadline_ = time_point::max();
+  time_point watching_until_ = time_point::max();  // max: no wait set
+  bool timed_out_ = false;
+  std::shared_ptr<connection*> alive_;  // null once destroyed, for queued handlers
 };
 
 }  // namespace pollster::detail
