@@ -116,10 +116,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   time_point wake_armed_at = time_point::max();
   // The wake timer's wait, re-armed as often as once per poll, reuses this
   // memory instead of Asio's per-thread cache (see handler_memory.hpp).
-  struct wake_memory_owner {
-    detail::handler_memory* mem = detail::handler_memory::create();
-    ~wake_memory_owner() { mem->release_owner(); }
-  } wake_memory;
+  detail::handler_memory_owner wake_memory;
   bool shut_down = false;
   std::uint64_t next_id = 1;
 
@@ -177,12 +174,18 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   void release_slot(std::size_t slot) {
     pool.release(slot, conns[slot]->is_open());
     // Hand the freed slot straight to the oldest waiter (FIFO).
-    if (!waiters.empty())
+    if (!waiters.empty()) {
       if (auto s = pool.acquire()) {
         slot_waiter* w = waiters.pop_front();
         w->slot = *s;
         w->timer->cancel();
       }
+    } else if (ready.empty()) {
+      // Nothing due: the connection may stay idle, and its deadline timer
+      // must not keep the io_context running. Under load (waits due) it stays
+      // armed for the next request (connection::watch_until).
+      conns[slot]->stop_watching();
+    }
   }
 
   asio::awaitable<std::error_code> sleep_until(asio::steady_timer& timer, time_point at) {
@@ -451,7 +454,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     wake_armed_at = at;
     wake_timer->expires_at(at);
     wake_timer->async_wait(asio::bind_allocator(
-        detail::handler_allocator<std::byte>(*wake_memory.mem),
+        wake_memory.allocator(),
         [self = shared_from_this()](const boost::system::error_code& ec) {
           if (ec) return;  // re-armed or shut down
           self->wake_armed_at = time_point::max();
@@ -481,6 +484,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     co_await asio::this_coro::throw_if_cancelled(false);
     asio::steady_timer timer(executor());
     active_guard guard(*this, timer);
+    // Parking, as often as once per poll with few waits, reuses this memory
+    // (handler_memory.hpp): Asio's per-thread cache missed it.
+    detail::handler_memory_owner park_memory;
     idle_worker parked;
     parked.timer = &timer;
     while (!shut_down) {
@@ -489,7 +495,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         if (live_waits == 0) break;  // nothing to do: end; a new wait respawns us
         idle.push_back(&parked);
         timer.expires_at(time_point::max());
-        co_await timer.async_wait(use_nothrow);
+        co_await timer.async_wait(asio::bind_allocator(park_memory.allocator(), use_nothrow));
         idle.erase(&parked);
         continue;
       }

@@ -341,8 +341,36 @@ def case_usage():
     usage("report without a subcommand", "merge", ["report"])
 
 
+def case_interrupt():
+    """Ctrl-C: the run stops, reports what it measured, and exits 130."""
+    j = path("interrupted.json")
+    e = dict(os.environ)
+    e.pop("POLLSTER_PASSWORD", None)
+    proc = subprocess.Popen([P, "load", "--duration", "60s", "--json", j],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+    # Interrupt once the run is under way: its first progress line.
+    t = time.monotonic()
+    first = proc.stderr.readline()
+    check("interrupt: a progress line before the signal", "req/s" in first, first)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    took = time.monotonic() - t
+    check("interrupt: exit 130", proc.returncode == 130, f"rc={proc.returncode} {err}")
+    check("interrupt: stopped long before its 60 s", took < 20, f"{took:.1f}s")
+    check("interrupt: says it was interrupted", "interrupted" in err, err)
+    check_table("interrupt", out)
+    r = json.load(open(j))
+    check("interrupt: report marked interrupted", r["parameters"].get("interrupted") is True, str(r["parameters"]))
+    check("interrupt: requests measured before the signal", r["requests"] > 0, str(r["requests"]))
+
+
 CASES = {"default": case_default, "max_rate": case_max_rate, "rate": case_rate,
-         "thresholds": case_thresholds, "shards": case_shards, "usage": case_usage}
+         "thresholds": case_thresholds, "shards": case_shards, "usage": case_usage,
+         "interrupt": case_interrupt}
 
 if __name__ == "__main__":
     try:

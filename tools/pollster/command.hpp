@@ -12,6 +12,7 @@ namespace pollster::cli {
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_incomplete = 1;  ///< something did not complete / a threshold was crossed
 inline constexpr int exit_usage = 2;       ///< bad command line, one-line reason on stderr
+inline constexpr int exit_interrupted = 130;  ///< SIGINT/SIGTERM (128 + SIGINT, the shell's convention)
 
 struct command {
   CLI::App* app = nullptr;

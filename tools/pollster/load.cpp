@@ -947,6 +947,9 @@ int run_load(load_options& opt) {
     std::cerr << me << "FAILED: " << *reason << "\n";
     rc = exit_incomplete;
   }
+  // The reports of an interrupted run are written, but a script must not
+  // take the run for a finished one.
+  if (interrupted) rc = exit_interrupted;
   return rc;
 }
 

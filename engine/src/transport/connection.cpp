@@ -44,7 +44,6 @@ connection::connection(asio::any_io_executor ex, asio::ssl::context* tls_ctx, co
 connection::~connection() {
   *alive_ = nullptr;  // a watchdog handler already queued must not touch us
   close();
-  watchdog_.cancel();
   handler_memory_->release_owner();
 }
 
@@ -62,6 +61,12 @@ void connection::watch_until(time_point at) {
         if (ec == asio::error::operation_aborted || !*alive) return;
         (*alive)->on_watchdog();
       }));
+}
+
+void connection::stop_watching() noexcept {
+  if (watching_until_ == time_point::max()) return;
+  watching_until_ = time_point::max();
+  watchdog_.cancel();
 }
 
 void connection::on_watchdog() {
@@ -82,6 +87,7 @@ beast::tcp_stream& connection::tcp() noexcept {
 }
 
 void connection::close() noexcept {
+  stop_watching();
   if (!tls_stream_ && !plain_) return;
   beast::error_code ignored;
   // No TLS close_notify: the server does not need it, and waiting for it would

@@ -51,6 +51,9 @@ class connection {
   boost::asio::awaitable<exchange_result> exchange(std::string_view request, time_point deadline);
   /// Closes at once; pending operations complete with an error.
   void close() noexcept;
+  /// Cancels the deadline's timer wait while no request is in flight, so an
+  /// idle connection holds no pending work and a finished io_context drains.
+  void stop_watching() noexcept;
 
   const padded_buffer& body() const noexcept { return body_; }
   /// Scratch space to assemble the next request in; reused.

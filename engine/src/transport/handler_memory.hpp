@@ -100,4 +100,22 @@ class handler_allocator {
   handler_memory* mem_;
 };
 
+/// Owns a handler_memory for an object or a coroutine frame: lets go of it
+/// when destroyed (the memory itself lasts until its last slot is released).
+class handler_memory_owner {
+ public:
+  handler_memory_owner() : mem_(handler_memory::create()) {}
+  ~handler_memory_owner() { mem_->release_owner(); }
+  handler_memory_owner(const handler_memory_owner&) = delete;
+  handler_memory_owner& operator=(const handler_memory_owner&) = delete;
+
+  handler_allocator<std::byte> allocator() const noexcept {
+    return handler_allocator<std::byte>(*mem_);
+  }
+  handler_memory& memory() const noexcept { return *mem_; }
+
+ private:
+  handler_memory* mem_;
+};
+
 }  // namespace pollster::detail
