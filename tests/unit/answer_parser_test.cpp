@@ -658,6 +658,19 @@ TEST_F(AnswerParser, NestingBoundIsExact) {
   EXPECT_FALSE(rejected(p, kRunning));
 }
 
+// Found by the differential fuzzer: with two `result` members the one-pass
+// parse mixed both objects while the two-step parse took the last. An answer
+// with two results (or two method errors) is ambiguous: refused by both.
+TEST_F(AnswerParser, DuplicateResultOrErrorMembersAreRefused) {
+  for (std::string_view body : {
+           R"({"id": 1, "result": {"createTime": "2016-01-01T00:00:00Z", "error": {"name": "xFail", "message": "m"}, "resultType": "Clone"}, "error": null, "result": {"status": "ume", "status": "complete"}})",
+           R"({"id": 1, "result": {"status": "running"}, "result": {"status": "running"}})",
+           R"({"error": {"code": 500, "name": "xDBNoSuchPath", "message": "a"}, "error": {"code": 500, "name": "xOther", "message": "b"}})"}) {
+    auto r = parse(p, body);
+    EXPECT_EQ(r->env_ec, error::unexpected_answer) << body;
+  }
+}
+
 TEST_F(AnswerParser, WrongTopLevelTypes) {
   for (std::string_view body : {"[]", "null", "1", R"("result")", "true", "[{\"result\":{}}]"}) {
     auto r = parse(p, body);

@@ -318,8 +318,11 @@ std::error_code answer_parser::parse_answer(const char* data, std::size_t size,
     od::value v = field.value();
     simdjson::error_code e = simdjson::SUCCESS;
     if (key == "result") {
+      // Two `result` members: which is the server's? Refused, not guessed.
+      if (have_result) r.note_shape();
       have_result = true;
       if (result) {
+        *result = {};
         reader inner(doc, data + size);  // its shape noted apart: see result_shape
         e = read_async_result(inner, v, 1, *result);
         result_shape = inner.shape();
@@ -349,7 +352,9 @@ std::error_code answer_parser::parse_answer(const char* data, std::size_t size,
       // {"result":..., "error":null} is seen in the wild.
       e = r.skip(v, 1);
     } else if (key == "error" && is(v, od::json_type::object)) {
+      if (have_error) r.note_shape();  // two method errors: refused likewise
       have_error = true;
+      out.error = {};
       e = read_method_error(r, v, 1, out.error);
     } else if (key == "error") {
       e = r.wrong_shape(v, 1);
