@@ -185,7 +185,15 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       // must not keep the io_context running. Under load (waits due) it stays
       // armed for the next request (connection::watch_until).
       conns[slot]->stop_watching();
+      stop_idle_watchdogs();
     }
+  }
+
+  // Once no connection is busy, none may keep a deadline timer pending: one
+  // released while waits were due may not have been picked again.
+  void stop_idle_watchdogs() {
+    if (pool.busy() != 0) return;
+    for (auto& c : conns) c->stop_watching();
   }
 
   asio::awaitable<std::error_code> sleep_until(asio::steady_timer& timer, time_point at) {
@@ -492,7 +500,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     while (!shut_down) {
       wait_state* w = ready.pop_front();
       if (!w) {
-        if (live_waits == 0) break;  // nothing to do: end; a new wait respawns us
+        if (live_waits == 0) {  // nothing to do: end; a new wait respawns us
+          stop_idle_watchdogs();  // the last waits may have been cancelled, not served
+          break;
+        }
         idle.push_back(&parked);
         timer.expires_at(time_point::max());
         co_await timer.async_wait(asio::bind_allocator(park_memory.allocator(), use_nothrow));

@@ -127,6 +127,30 @@ TEST_F(sim_test, ThousandsOfHandlesOnOneThreadNothingLostNothingTwice) {
   EXPECT_LE(eng->stats().connects, 8u) << "keep-alive connections should be reused";
 }
 
+// Request deadlines are one lazy timer per connection (connection::
+// watch_until); once the last wait is delivered and released, none may stay
+// pending, or run() would return only at the old deadlines (60 s here).
+TEST_F(sim_test, IoContextDrainsOnceTheLastWaitEnds) {
+  start_sim();
+  auto ccfg = client_cfg();
+  ccfg.pool_size = 8;
+  ccfg.request_timeout = 60s;
+  client c(*eng, ccfg);
+  std::size_t delivered = 0;
+  for (int i = 0; i < 300; ++i) {
+    const auto h = sim->create_job("Clone", std::chrono::milliseconds(20 + (i * 7919) % 300), false);
+    asio::co_spawn(ioc, [&, h]() -> asio::awaitable<void> {
+      const auto o = co_await c.wait(h, fast_wait());
+      EXPECT_EQ(o.kind, outcome_kind::succeeded);
+      ++delivered;
+    }, asio::detached);
+  }
+  ioc.run_for(30s);
+  EXPECT_EQ(delivered, 300u);
+  EXPECT_TRUE(ioc.stopped()) << "the io_context still had work 30 s on: a deadline timer left pending";
+  ioc.restart();
+}
+
 TEST_F(sim_test, WrongPasswordFailsAtOnceNeverRetried) {
   start_sim();
   auto cfg = client_cfg();

@@ -48,6 +48,16 @@ TEST(HandlerMemory, OutlivesItsOwnerWhileASlotIsInUse) {
   m->deallocate(p, 8);  // the last release frees it (LeakSanitizer checks)
 }
 
+// A heap block keeps the memory alive too: its deallocate still looks at the
+// slots (found in review: only slots were counted).
+TEST(HandlerMemory, OutlivesItsOwnerWhileAHeapBlockIsInUse) {
+  handler_memory* m = handler_memory::create();
+  void* large = m->allocate(handler_memory::slot_size * 2, 8);
+  EXPECT_EQ(m->heap_allocations(), 1u);
+  m->release_owner();
+  m->deallocate(large, 8);  // ASan reports a use after free if m was deleted
+}
+
 TEST(HandlerMemory, AllocatorRebindsToTheSameMemory) {
   handler_memory* m = handler_memory::create();
   handler_allocator<std::byte> bytes(*m);

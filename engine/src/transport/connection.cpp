@@ -54,11 +54,14 @@ connection::~connection() {
 // Asio's recycling cache) per request (docs/performance.md).
 void connection::watch_until(time_point at) {
   watching_until_ = at;
+  const std::uint64_t generation = ++watch_generation_;
   watchdog_.expires_at(at);  // cancels the wait set before, if any
   watchdog_.async_wait(asio::bind_allocator(
       handler_allocator<std::byte>(*handler_memory_),
-      [alive = alive_](const boost::system::error_code& ec) {
+      [alive = alive_, generation](const boost::system::error_code& ec) {
         if (ec == asio::error::operation_aborted || !*alive) return;
+        // A wait that expired before it was replaced or stopped is stale.
+        if ((*alive)->watch_generation_ != generation) return;
         (*alive)->on_watchdog();
       }));
 }
@@ -66,6 +69,7 @@ void connection::watch_until(time_point at) {
 void connection::stop_watching() noexcept {
   if (watching_until_ == time_point::max()) return;
   watching_until_ = time_point::max();
+  ++watch_generation_;
   watchdog_.cancel();
 }
 

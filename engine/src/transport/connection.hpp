@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -85,6 +86,7 @@ class connection {
   boost::asio::steady_timer watchdog_;
   time_point deadline_ = time_point::max();
   time_point watching_until_ = time_point::max();  // max: no wait set
+  std::uint64_t watch_generation_ = 0;  // tells the current wait from a stale one
   bool timed_out_ = false;
   std::shared_ptr<connection*> alive_;  // null once destroyed, for queued handlers
 };

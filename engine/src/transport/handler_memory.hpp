@@ -31,7 +31,8 @@ class handler_memory {
   static constexpr std::size_t slot_size = 2048;
 
   static handler_memory* create() { return new handler_memory; }
-  /// The owner lets go; freed now or when the last slot in use is released.
+  /// The owner lets go; freed now or when the last block in use (a slot or
+  /// the heap's: deallocate looks at the slots either way) is released.
   void release_owner() noexcept {
     owned_ = false;
     if (in_use_ == 0) delete this;
@@ -47,18 +48,22 @@ class handler_memory {
         }
       }
     }
+    void* p = ::operator new(n, std::align_val_t(align));
     ++heap_allocations_;
-    return ::operator new(n, std::align_val_t(align));
+    ++in_use_;
+    return p;
   }
   void deallocate(void* p, std::size_t align) noexcept {
+    bool slot = false;
     for (auto& s : slots_) {
       if (p == s.bytes) {
         s.used = false;
-        if (--in_use_ == 0 && !owned_) delete this;
-        return;
+        slot = true;
+        break;
       }
     }
-    ::operator delete(p, std::align_val_t(align));
+    if (!slot) ::operator delete(p, std::align_val_t(align));
+    if (--in_use_ == 0 && !owned_) delete this;
   }
 
   /// Allocations the slots could not take (too large, or all in use).
