@@ -161,7 +161,6 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     std::error_code ec;
     std::string detail;
     bool may_have_reached_server = false;
-    std::uint64_t id = 0;  ///< the JSON-RPC id sent
     int http_status = 0;
     std::chrono::seconds retry_after{0};
     lease held;  // set when an answer arrived: its body is in held.conn().body()
@@ -301,8 +300,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         ++eng->stats.connects;
         pool.connect_succeeded(*slot);
       }
-      a.id = next_id++;
-      build(conn.request_buffer(), a.id);
+      build(conn.request_buffer(), next_id++);
       ++eng->stats.requests;
       const time_point sent = steady::now();
       a.may_have_reached_server = true;

@@ -77,8 +77,7 @@ struct parsed {
 // Every view of a parse as text, to compare two parses (unescaped views live
 // in the parser only until its next parse).
 std::vector<std::string> texts(const envelope_view& e, const async_result_view& r) {
-  return {e.is_error ? "error" : "result", std::to_string(e.has_id) + ":" + std::to_string(e.id),
-          std::string(e.result_raw), std::string(e.error.raw), std::to_string(e.error.code),
+  return {e.is_error ? "error" : "result", std::string(e.result_raw), std::string(e.error.raw), std::to_string(e.error.code),
           std::string(e.error.name), std::string(e.error.message),
           r.complete ? "complete" : "running", std::string(r.raw), std::string(r.result_type),
           std::string(r.create_time), std::string(r.last_update_time),

@@ -4,8 +4,6 @@
 
 #include <simdjson.h>
 
-#include <charconv>
-
 #include "pollster/error.hpp"
 #include "protocol/padded_buffer.hpp"
 
@@ -49,6 +47,20 @@ void trim_trailing_space(std::string_view& s) {
     s.remove_suffix(1);
 }
 
+// Calls on_member(key, value) for each member of `o`, keys unescaped (which
+// validates their escapes), stopping at the first error.
+template <class OnMember>
+simdjson::error_code each_member(od::object o, OnMember&& on_member) {
+  for (auto fr : o) {
+    od::field f;
+    if (auto e = std::move(fr).get(f)) return e;
+    std::string_view key;
+    if (auto e = f.unescaped_key().get(key)) return e;
+    if (auto e = on_member(key, f.value())) return e;
+  }
+  return simdjson::SUCCESS;
+}
+
 // Walks a whole value so that every byte of it is checked: on-demand parsing
 // only validates what it visits, and raw_json() skips over containers.
 // Recursive, so the depth is bounded: an answer nested deeper than
@@ -63,14 +75,7 @@ simdjson::error_code walk(od::value v, std::size_t depth = 0) {
     case od::json_type::object: {
       od::object o;
       if (auto e = v.get_object().get(o)) return e;
-      for (auto fr : o) {
-        od::field f;
-        if (auto e = std::move(fr).get(f)) return e;
-        std::string_view key;
-        if (auto e = f.unescaped_key().get(key)) return e;
-        if (auto e = walk(f.value(), depth + 1)) return e;
-      }
-      return simdjson::SUCCESS;
+      return each_member(o, [&](std::string_view, od::value m) { return walk(m, depth + 1); });
     }
     case od::json_type::array: {
       od::array a;
@@ -174,6 +179,25 @@ simdjson::error_code unescaped_member(reader& r, od::value v, std::size_t depth,
   return v.get_string().get(out);
 }
 
+// The task's error inside a complete result: name and message readable, best
+// effort (the raw object is what counts; a task error need not follow the
+// method error's shape).
+simdjson::error_code read_task_error(reader& r, od::value v, std::size_t depth,
+                                     async_result_view& out) {
+  const char* start = v.raw_json_token().data();
+  od::object o;
+  if (auto e = v.get_object().get(o)) return e;
+  const std::size_t in = depth + 1;
+  auto e = each_member(o, [&](std::string_view key, od::value m) {
+    if (key == "name") return unescaped_member(r, m, in, out.error_name);
+    if (key == "message") return unescaped_member(r, m, in, out.error_message);
+    return r.skip(m, in);
+  });
+  out.has_error = true;
+  out.error_raw = r.slice(start);
+  return e;
+}
+
 // GetAsyncResult's `result` object, at `depth`.
 simdjson::error_code read_async_result(reader& r, od::value v, std::size_t depth,
                                        async_result_view& out) {
@@ -188,60 +212,28 @@ simdjson::error_code read_async_result(reader& r, od::value v, std::size_t depth
   std::string_view status;
   bool have_status = false;
   const std::size_t in = depth + 1;
-  for (auto fr : o) {
-    od::field f;
-    if (auto e = std::move(fr).get(f)) return e;
-    std::string_view key;
-    if (auto e = f.unescaped_key().get(key)) return e;
-    od::value m = f.value();
-    simdjson::error_code e = simdjson::SUCCESS;
+  auto e = each_member(o, [&](std::string_view key, od::value m) {
     if (key == "status") {
-      e = string_member(r, m, in, status);
       have_status = true;
-    } else if (key == "resultType") {
-      e = string_member(r, m, in, out.result_type);
-    } else if (key == "createTime") {
-      e = string_member(r, m, in, out.create_time);
-    } else if (key == "lastUpdateTime") {
-      e = string_member(r, m, in, out.last_update_time);
-    } else if (key == "result") {
-      e = r.raw(m, in, out.result_raw);
-      out.has_result = true;
-    } else if (key == "error" && is(m, od::json_type::null)) {
-      e = r.skip(m, in);
-    } else if (key == "error" && is(m, od::json_type::object)) {
-      // The task's error: name and message readable, best effort (the raw
-      // object is what counts; a task error need not follow the method shape).
-      out.has_error = true;
-      const char* error_start = m.raw_json_token().data();
-      if (in >= answer_parser::max_nesting) return simdjson::DEPTH_ERROR;
-      od::object eo;
-      if (auto ee = m.get_object().get(eo)) return ee;
-      for (auto efr : eo) {
-        od::field ef;
-        if (auto ee = std::move(efr).get(ef)) return ee;
-        std::string_view ekey;
-        if (auto ee = ef.unescaped_key().get(ekey)) return ee;
-        if (ekey == "name") {
-          e = unescaped_member(r, ef.value(), in + 1, out.error_name);
-        } else if (ekey == "message") {
-          e = unescaped_member(r, ef.value(), in + 1, out.error_message);
-        } else {
-          e = r.skip(ef.value(), in + 1);
-        }
-        if (e) return e;
-      }
-      out.error_raw = r.slice(error_start);
-    } else if (key == "error") {
-      e = r.raw(m, in, out.error_raw);
-      out.has_error = true;
-    } else if (key == "details") {
-      e = r.raw(m, in, out.details_raw);
-    } else {
-      e = r.skip(m, in);
+      return string_member(r, m, in, status);
     }
-    if (e) return e;
-  }
+    if (key == "resultType") return string_member(r, m, in, out.result_type);
+    if (key == "createTime") return string_member(r, m, in, out.create_time);
+    if (key == "lastUpdateTime") return string_member(r, m, in, out.last_update_time);
+    if (key == "result") {
+      out.has_result = true;
+      return r.raw(m, in, out.result_raw);
+    }
+    if (key == "error" && is(m, od::json_type::null)) return r.skip(m, in);
+    if (key == "error" && is(m, od::json_type::object)) return read_task_error(r, m, in, out);
+    if (key == "error") {
+      out.has_error = true;
+      return r.raw(m, in, out.error_raw);
+    }
+    if (key == "details") return r.raw(m, in, out.details_raw);
+    return r.skip(m, in);
+  });
+  if (e) return e;
   out.raw = r.slice(start);
   if (status == "running" && have_status) {
     out.complete = false;
@@ -261,32 +253,20 @@ simdjson::error_code read_method_error(reader& r, od::value v, std::size_t depth
   od::object o;
   if (auto e = v.get_object().get(o)) return e;
   const std::size_t in = depth + 1;
-  for (auto fr : o) {
-    od::field f;
-    if (auto e = std::move(fr).get(f)) return e;
-    std::string_view key;
-    if (auto e = f.unescaped_key().get(key)) return e;
-    od::value m = f.value();
-    simdjson::error_code e = simdjson::SUCCESS;
+  auto e = each_member(o, [&](std::string_view key, od::value m) {
     if (key == "code") {
       std::int64_t code;
-      if (m.get_int64().get(code) == simdjson::SUCCESS) {
-        out.code = code;
-      } else {
-        e = r.wrong_shape(m, in);
-      }
-    } else if (key == "name" || key == "message") {
-      std::string_view& into = key == "name" ? out.name : out.message;
-      if (is(m, od::json_type::string)) {
-        e = m.get_string().get(into);
-      } else {
-        e = r.wrong_shape(m, in);
-      }
-    } else {
-      e = r.skip(m, in);
+      if (m.get_int64().get(code) != simdjson::SUCCESS) return r.wrong_shape(m, in);
+      out.code = code;
+      return simdjson::SUCCESS;
     }
-    if (e) return e;
-  }
+    if (key == "name" || key == "message") {
+      if (!is(m, od::json_type::string)) return r.wrong_shape(m, in);
+      return m.get_string().get(key == "name" ? out.name : out.message);
+    }
+    return r.skip(m, in);
+  });
+  if (e) return e;
   out.raw = r.slice(start);
   if (out.name.empty()) r.note_shape();
   return simdjson::SUCCESS;
@@ -310,60 +290,36 @@ std::error_code answer_parser::parse_answer(const char* data, std::size_t size,
   bool have_result = false, have_error = false;
   // The result object's own shape counts only if the answer is not an error.
   std::error_code result_shape;
-  for (auto field_result : top) {
-    od::field field;
-    if (std::move(field_result).get(field)) return bad_json();
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return bad_json();
-    od::value v = field.value();
-    simdjson::error_code e = simdjson::SUCCESS;
+  auto e = each_member(top, [&](std::string_view key, od::value v) {
     if (key == "result") {
       // Two `result` members: which is the server's? Refused, not guessed.
       if (have_result) r.note_shape();
       have_result = true;
-      if (result) {
-        *result = {};
-        reader inner(doc, data + size);  // its shape noted apart: see result_shape
-        e = read_async_result(inner, v, 1, *result);
-        result_shape = inner.shape();
-        out.result_raw = result->raw;
-      } else {
-        e = r.raw(v, 1, out.result_raw);
-      }
-    } else if (key == "id" && is(v, od::json_type::number)) {
-      // Integer, string or null: only a number we can compare is kept.
-      std::uint64_t id;
-      if (v.get_uint64().get(id) == simdjson::SUCCESS) {
-        out.has_id = true;
-        out.id = id;
-      } else {
-        e = r.skip(v, 1);  // negative or fractional: validated, not kept
-      }
-    } else if (key == "id" && is(v, od::json_type::string)) {
-      std::string_view s;
-      e = v.get_string().get(s);
-      std::uint64_t id = 0;
-      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
-      if (!e && ec == std::errc() && p == s.data() + s.size() && !s.empty()) {
-        out.has_id = true;
-        out.id = id;
-      }
-    } else if (key == "error" && is(v, od::json_type::null)) {
-      // {"result":..., "error":null} is seen in the wild.
-      e = r.skip(v, 1);
-    } else if (key == "error" && is(v, od::json_type::object)) {
+      if (!result) return r.raw(v, 1, out.result_raw);
+      *result = {};
+      reader inner(doc, data + size);  // its shape noted apart: see result_shape
+      auto re = read_async_result(inner, v, 1, *result);
+      result_shape = inner.shape();
+      out.result_raw = result->raw;
+      return re;
+    }
+    // {"result":..., "error":null} is seen in the wild.
+    if (key == "error" && is(v, od::json_type::null)) return r.skip(v, 1);
+    if (key == "error" && is(v, od::json_type::object)) {
       if (have_error) r.note_shape();  // two method errors: refused likewise
       have_error = true;
       out.error = {};
-      e = read_method_error(r, v, 1, out.error);
-    } else if (key == "error") {
-      e = r.wrong_shape(v, 1);
-    } else {
-      // id, unusedParameters, jsonrpc...: skipped, but still validated.
-      e = r.skip(v, 1);
+      return read_method_error(r, v, 1, out.error);
     }
-    if (e) return bad_json();
-  }
+    if (key == "error") return r.wrong_shape(v, 1);
+    // An integer id parses (and so is validated) cheaper than walk's double.
+    if (std::uint64_t id; key == "id" && v.get_uint64().get(id) == simdjson::SUCCESS)
+      return simdjson::SUCCESS;
+    // id (the engine does not match it: static servers answer id 1),
+    // unusedParameters, jsonrpc...: skipped, but still validated.
+    return r.skip(v, 1);
+  });
+  if (e) return bad_json();
   // Trailing bytes after the top-level object are not JSON-RPC.
   if (!r.at_end()) return bad_json();
   if (r.shape()) return r.shape();

@@ -22,9 +22,6 @@ struct method_error_view {
 /// The JSON-RPC envelope: either `result` (raw) or `error`.
 struct envelope_view {
   bool is_error = false;
-  /// `id` when it is a non-negative integer (or a string of digits); else absent.
-  bool has_id = false;
-  std::uint64_t id = 0;
   std::string_view result_raw;
   method_error_view error;
 };
