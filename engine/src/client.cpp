@@ -7,15 +7,17 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/associated_executor.hpp>
-#include <boost/asio/execution.hpp>
-#include <boost/asio/prefer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <deque>
 #include <optional>
 #include <vector>
 
@@ -112,6 +114,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   detail::intrusive_list<idle_worker> idle;
   std::size_t workers = 0;
   std::size_t live_waits = 0;
+  // Handles to release (keepResult=false) once delivered, and how many
+  // releases are being sent: the workers take them when no poll is due.
+  std::deque<std::uint64_t> releases;
+  std::size_t releases_in_flight = 0;
   std::optional<asio::steady_timer> wake_timer;
   time_point wake_armed_at = time_point::max();
   // The wake timer's wait, re-armed as often as once per poll, reuses this
@@ -163,6 +169,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     bool may_have_reached_server = false;
     int http_status = 0;
     std::chrono::seconds retry_after{0};
+    std::uint64_t id = 0;  // the JSON-RPC id sent: the answer must echo it
     lease held;  // set when an answer arrived: its body is in held.conn().body()
   };
 
@@ -300,7 +307,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         ++eng->stats.connects;
         pool.connect_succeeded(*slot);
       }
-      build(conn.request_buffer(), next_id++);
+      a.id = next_id++;
+      build(conn.request_buffer(), a.id);
       ++eng->stats.requests;
       const time_point sent = steady::now();
       a.may_have_reached_server = true;
@@ -327,9 +335,26 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     co_return a;
   }
 
+  // "HTTP 429: server error or overload (retried)": the status itself,
+  // always (408, 429 and 5xx share one error code).
   static std::string http_message(int status, std::error_code ec) {
     std::string m = ec.message();
-    return m.rfind("HTTP ", 0) == 0 ? m : "HTTP " + std::to_string(status) + ": " + m;
+    if (m.rfind("HTTP ", 0) == 0) m.erase(0, m.find(':') == std::string::npos ? 0 : m.find(':') + 2);
+    return "HTTP " + std::to_string(status) + ": " + m;
+  }
+
+  // An answer whose id is not the request's was not asked for (a replaying
+  // proxy, bytes left from an earlier exchange): its connection cannot be
+  // trusted for the next answer either, so it is closed.
+  bool unasked(attempt& a, const detail::envelope_view& env) {
+    if (!cfg.check_id || (env.has_id && env.id == a.id)) return false;
+    ++eng->stats.unasked_answers;
+    a.held.conn().close();
+    return true;
+  }
+  static std::string unasked_message(const attempt& a, const detail::envelope_view& env) {
+    return "answer id " + (env.has_id ? std::to_string(env.id) : std::string("missing or not an integer")) +
+           " is not the request's " + std::to_string(a.id) + " (unasked answer): connection closed";
   }
 
   static void note_error(outcome& out, std::error_code ec, std::string_view message) {
@@ -372,6 +397,11 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       ++eng->stats.transient_errors;
       return m.on_transient(now, {});
     }
+    if (unasked(a, env)) {
+      note_error(w.out(), err(error::unasked_answer), unasked_message(a, env));
+      ++eng->stats.transient_errors;
+      return m.on_transient(now, {});
+    }
 
     if (env.is_error) {
       const auto c = detail::classify_method_error(env.error.name);
@@ -396,7 +426,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     }
     // The one copy of an answer: the outcome the caller keeps.
     outcome& out = w.out();
-    out.ec.clear();
+    out.ec = r.has_error ? err(error::task_failed) : std::error_code{};
     out.raw_answer.assign(r.raw);
     out.result_type.assign(r.result_type);
     out.create_time.assign(r.create_time);
@@ -429,6 +459,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       finish(w, w->machine.on_cancelled());
       return;
     }
+    // A wait already past its deadline finishes here (timed_out) and leaves
+    // nothing ready: ensure_workers() then spawns nothing.
     apply(w, w->machine.start(steady::now()));
     ensure_workers();
   }
@@ -449,7 +481,14 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
   void make_ready(wait_state* w) {
     ready.push_back(w);
-    if (idle_worker* i = idle.pop_front()) i->timer->cancel();
+    wake_a_worker();
+  }
+
+  void wake_a_worker() {
+    if (idle_worker* i = idle.pop_front())
+      i->timer->cancel();
+    else
+      ensure_workers();
   }
 
   void arm_wake_timer() {
@@ -477,12 +516,27 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     arm_wake_timer();
   }
 
+  // Releases go on at most half the pool at once (at least one), so polls
+  // that fall due while releases are in flight find a worker.
+  std::size_t release_lanes() const { return std::max<std::size_t>(1, pool.size() / 2); }
+  bool release_ready() const {
+    return !releases.empty() && releases_in_flight < release_lanes();
+  }
+
   void ensure_workers() {
-    // One worker per connection the pool may open: more could not poll at once.
-    while (workers < pool.size() && !shut_down) {
+    // One worker per connection the pool may open: more could not poll at
+    // once. Only for work that is there: co_spawn starts a worker inline, and
+    // one that found nothing would end at once and be spawned again (a spin).
+    while (workers < pool.size() && !shut_down && (!ready.empty() || release_ready())) {
       ++workers;
       asio::co_spawn(executor(), run_worker(), asio::detached);
     }
+  }
+
+  // Nothing left to poll or release: idle workers end, so the io_context drains.
+  void maybe_drain() {
+    if (live_waits == 0 && releases.empty() && releases_in_flight == 0)
+      idle.for_each([](idle_worker* i) { i->timer->cancel(); });
   }
 
   asio::awaitable<void> run_worker() {
@@ -496,19 +550,25 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     idle_worker parked;
     parked.timer = &timer;
     while (!shut_down) {
-      wait_state* w = ready.pop_front();
-      if (!w) {
-        if (live_waits == 0) {  // nothing to do: end; a new wait respawns us
-          stop_idle_watchdogs();  // the last waits may have been cancelled, not served
-          break;
-        }
-        idle.push_back(&parked);
-        timer.expires_at(time_point::max());
-        co_await timer.async_wait(asio::bind_allocator(park_memory.allocator(), use_nothrow));
-        idle.erase(&parked);
+      // Polls first: a release never takes a worker a due poll could use.
+      if (wait_state* w = ready.pop_front()) {
+        co_await poll_once(timer, *w);
         continue;
       }
-      co_await poll_once(timer, *w);
+      if (release_ready()) {
+        const std::uint64_t h = releases.front();
+        releases.pop_front();
+        co_await release_once(timer, h);
+        continue;
+      }
+      if (live_waits == 0 && releases.empty()) {  // nothing to do: end; new work respawns us
+        stop_idle_watchdogs();  // the last waits may have been cancelled, not served
+        break;
+      }
+      idle.push_back(&parked);
+      timer.expires_at(time_point::max());
+      co_await timer.async_wait(asio::bind_allocator(park_memory.allocator(), use_nothrow));
+      idle.erase(&parked);
     }
     --workers;
   }
@@ -560,21 +620,69 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     finish(w, w->machine.on_cancelled());
   }
 
-  // As asio::post would: on the handler's executor, never inline.
-  void deliver(asio::any_completion_handler<void(outcome)> handler, outcome out) {
-    auto ex = asio::get_associated_executor(handler, executor());
-    asio::prefer(ex, asio::execution::blocking.never, asio::execution::relationship.fork)
-        .execute([h = std::move(handler), o = std::move(out)]() mutable {
-          std::move(h)(std::move(o));
-        });
+  // Every ending is counted here once, so the counters add up to the outcomes.
+  void count(outcome_kind k) {
+    switch (k) {
+      case outcome_kind::succeeded:
+      case outcome_kind::task_failed: ++eng->stats.completed; break;
+      case outcome_kind::gone: ++eng->stats.gone; break;
+      case outcome_kind::timed_out: ++eng->stats.timed_out; break;
+      case outcome_kind::cancelled: ++eng->stats.cancelled; break;
+      case outcome_kind::failed: ++eng->stats.failed; break;
+      case outcome_kind::start_failed: ++eng->stats.start_failed; break;
+    }
   }
 
-  // Builds the outcome, frees the wait, and posts the handler; then, for
-  // after_delivery, the release (posted after the handler: it runs later).
+  // One outcome on its way to the caller.
+  struct delivery {
+    asio::any_completion_handler<void(outcome)> handler;
+    outcome out;
+    bool release = false;      // after_delivery: release once the handler returned
+    bool cancel_seen = false;  // the caller asked to cancel while it was on its way
+  };
+
+  // Never inline: any_completion_executor has no blocking.never in Boost
+  // 1.81 (prefer() was a no-op), so the outcome is first posted to the
+  // io_context — the initiating call has returned and the stack is flat —
+  // then dispatched to the handler's own executor. The release follows the
+  // handler's return, unless a cancellation arrived while the outcome was on
+  // its way: the caller may then have dropped it (awaitable operator|| does),
+  // and the result stays on the cluster rather than being lost.
+  void deliver(asio::any_completion_handler<void(outcome)> handler, outcome out, bool release) {
+    count(out.kind);
+    auto d = std::make_unique<delivery>(delivery{std::move(handler), std::move(out), release});
+    if (auto slot = d->handler.get_cancellation_slot(); slot.is_connected())
+      slot.assign([p = d.get()](asio::cancellation_type t) {
+        if (t != asio::cancellation_type::none) p->cancel_seen = true;
+      });
+    asio::post(eng->ioc, [self = shared_from_this(), d = std::move(d)]() mutable {
+      if (auto slot = d->handler.get_cancellation_slot(); slot.is_connected()) slot.clear();
+      auto ex = asio::get_associated_executor(d->handler, self->executor());
+      asio::dispatch(ex, [self = std::move(self), d = std::move(d)]() mutable {
+        const bool release = d->release && !d->cancel_seen;
+        const std::uint64_t handle = d->out.handle;
+        std::move(d->handler)(std::move(d->out));
+        if (!release) return;
+        if (self->eng->ioc.get_executor().running_in_this_thread())
+          self->queue_release(handle);
+        else  // the handler ran elsewhere: the client lives on its io_context
+          asio::post(self->eng->ioc, [self, handle] { self->queue_release(handle); });
+      });
+    });
+  }
+
+  static void note_ending(outcome& out, error why) {
+    // Keep the last error seen: "deadline exceeded (last error: connect refused)".
+    std::string last = out.error_message;
+    note_error(out, err(why), {});
+    if (!last.empty()) out.error_message += " (last error: " + last + ")";
+  }
+
+  // Builds the outcome, frees the wait, and delivers it.
   void finish(wait_state* w, detail::wait_machine::action act) {
     std::unique_ptr<wait_state> owned(w);
-    if (--live_waits == 0)  // idle workers end, so that the io_context can drain
-      idle.for_each([](idle_worker* i) { i->timer->cancel(); });
+    --live_waits;
+    maybe_drain();
     outcome out = w->result ? std::move(*w->result) : outcome{};
     out.handle = w->handle;
     out.kind = act.kind;
@@ -587,58 +695,53 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       out.last_status = "complete";
     }
     switch (out.kind) {
-      case outcome_kind::succeeded:
-      case outcome_kind::task_failed: ++eng->stats.completed; break;
-      case outcome_kind::gone: ++eng->stats.gone; out.ec = err(error::handle_gone); break;
-      case outcome_kind::timed_out: {
-        ++eng->stats.timed_out;
-        // Keep the last error seen: "deadline exceeded (last error: connect refused)".
-        std::string last = out.error_message;
-        note_error(out, err(error::deadline_exceeded), {});
-        if (!last.empty()) out.error_message += " (last error: " + last + ")";
-        break;
-      }
-      case outcome_kind::cancelled:
-        ++eng->stats.cancelled;
-        note_error(out, err(error::cancelled), {});
-        break;
-      case outcome_kind::failed: ++eng->stats.failed; break;
+      case outcome_kind::succeeded: out.ec.clear(); break;
+      case outcome_kind::task_failed: out.ec = err(error::task_failed); break;
+      case outcome_kind::gone: out.ec = err(error::handle_gone); break;
+      case outcome_kind::timed_out: note_ending(out, error::deadline_exceeded); break;
+      case outcome_kind::cancelled: note_ending(out, error::cancelled); break;
+      case outcome_kind::failed:
+      case outcome_kind::start_failed: break;
     }
-    const bool release = out.completed() && w->opts->purge == purge_policy::after_delivery;
-    if (auto slot = w->handler.get_cancellation_slot(); slot.is_connected()) slot.clear();
-    auto handler = std::move(w->handler);
-    deliver(std::move(handler), std::move(out));
-    if (release && !shut_down) spawn_release(w->handle);
+    const bool release =
+        out.completed() && w->opts->purge == purge_policy::after_delivery && !shut_down;
+    deliver(std::move(w->handler), std::move(out), release);
   }
 
-  // Sent after the outcome is in the caller's hands: co_spawn posts, so this
-  // runs only after the caller has resumed with the outcome.
-  void spawn_release(std::uint64_t handle) {
-    asio::co_spawn(executor(), run_release(handle), asio::detached);
+  // --- releases: keepResult=false after delivery, on the workers' spare time ---
+
+  void queue_release(std::uint64_t handle) {
+    if (shut_down) return;
+    releases.push_back(handle);
+    if (release_ready()) wake_a_worker();
   }
 
-  asio::awaitable<void> run_release(std::uint64_t handle) {
-    auto self = shared_from_this();
-    co_await asio::this_coro::throw_if_cancelled(false);
-    if (shut_down) co_return;
-    asio::steady_timer timer(executor());
-    active_guard guard(*this, timer);
-    const time_point deadline = steady::now() + cfg.request_timeout;
-    // A lost answer to the release is harmless: the outcome is delivered, and
-    // the cluster's own retention cleans up. One retry covers a stale
-    // keep-alive connection.
+  asio::awaitable<void> release_once(asio::steady_timer& timer, std::uint64_t handle) {
+    ++releases_in_flight;
+    const time_point deadline = steady::now() + std::min(cfg.release_timeout, cfg.request_timeout);
+    // A lost release loses nothing (the outcome was delivered; the cluster's
+    // retention cleans up), so it is tried at most twice: again only after an
+    // unasked answer, on a fresh connection. A stale keep-alive connection is
+    // resent in send().
     for (int i = 0; i < 2 && !shut_down; ++i) {
       attempt a = co_await send(timer, deadline, request_event::kind::release,
                                 [&](std::string& buf, std::uint64_t id) {
                                   encoder.get_async_result(buf, handle, false, id);
                                 });
-      if (!a.ec) {
-        ++eng->stats.releases;
-        break;
-      }
-      if (!is_retryable(a.ec)) break;
+      if (a.ec) break;
+      const auto& body = a.held.conn().body();
+      detail::envelope_view env;
+      if (!eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env) &&
+          unasked(a, env))
+        continue;
+      ++eng->stats.releases;
+      break;
     }
+    --releases_in_flight;
+    maybe_drain();
   }
+
+  // --- calls: any method, with its own retry rules ---
 
   asio::awaitable<call_result> run_call(std::string method, std::string params, call_options opts) {
     auto self = shared_from_this();
@@ -700,6 +803,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         if (auto ec = eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env)) {
           fail(ec, {});
           retry = opts.idempotent;
+        } else if (unasked(a, env)) {
+          // The real answer may still come: resent only when that is harmless.
+          fail(err(error::unasked_answer), unasked_message(a, env));
+          retry = opts.idempotent;
         } else if (env.is_error) {
           const auto c = detail::classify_method_error(env.error.name);
           res.ec = c.ec;
@@ -729,6 +836,71 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     }
   }
 
+  // A start method's answer: its asyncHandle, read from the result object.
+  asio::awaitable<start_result> run_start(std::string method, std::string params,
+                                          call_options opts) {
+    auto self = shared_from_this();
+    start_result res;
+    static_cast<call_result&>(res) =
+        co_await run_call(std::move(method), std::move(params), std::move(opts));
+    if (!res.ok()) co_return res;
+    detail::padded_buffer buf;
+    buf.append(res.result_json.data(), res.result_json.size());
+    if (eng->parser.find_uint(buf.view(), buf.data() + buf.capacity(), "asyncHandle",
+                              res.handle) ||
+        res.handle == 0) {
+      res.handle = 0;
+      res.ec = err(error::unexpected_answer);
+      res.error_name = error_name(res.ec);
+      res.error_message = "the start method's result has no positive integer asyncHandle";
+    }
+    co_return res;
+  }
+
+  // Completes a co_spawned operation's handler on the handler's own executor
+  // (co_spawn itself completes on the client's), with its cancellation slot.
+  template <class Result>
+  void spawn_op(asio::awaitable<Result> op, asio::any_completion_handler<void(Result)> handler) {
+    auto slot = handler.get_cancellation_slot();
+    asio::co_spawn(
+        executor(), std::move(op),
+        asio::bind_cancellation_slot(
+            slot, [self = shared_from_this(), h = std::move(handler)](std::exception_ptr,
+                                                                      Result r) mutable {
+              auto ex = asio::get_associated_executor(h, self->executor());
+              asio::dispatch(ex, [h = std::move(h), r = std::move(r)]() mutable {
+                std::move(h)(std::move(r));
+              });
+            }));
+  }
+
+  void start_and_wait(std::string method, std::string params, call_options copts,
+                      std::shared_ptr<const wait_options> wopts,
+                      asio::any_completion_handler<void(outcome)> handler) {
+    auto slot = handler.get_cancellation_slot();
+    asio::co_spawn(
+        executor(), run_start(std::move(method), std::move(params), std::move(copts)),
+        asio::bind_cancellation_slot(
+            slot, [self = shared_from_this(), wopts = std::move(wopts),
+                   h = std::move(handler)](std::exception_ptr, start_result s) mutable {
+              if (!s.ok()) {
+                outcome o;
+                o.kind = outcome_kind::start_failed;
+                o.ec = s.ec;
+                o.error_name = std::move(s.error_name);
+                o.error_message = std::move(s.error_message);
+                o.error_code = s.error_code;
+                o.raw_json = std::move(s.error_json);
+                self->deliver(std::move(h), std::move(o), false);
+                return;
+              }
+              auto w = std::make_unique<wait_state>(s.handle, std::move(wopts), steady::now(),
+                                                    self->eng->rng, std::move(h));
+              w->out().start_json = std::move(s.result_json);
+              self->start_wait(std::move(w));
+            }));
+  }
+
   void shutdown() {
     if (shut_down) return;
     shut_down = true;
@@ -738,6 +910,11 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       finish(w, w->machine.on_cancelled());
     }
     while (wait_state* w = ready.pop_front()) finish(w, w->machine.on_cancelled());
+    // Releases not yet sent are dropped: the outcomes were delivered, and the
+    // results stay on the cluster (its retention cleans up). Shutdown does
+    // not wait for them.
+    eng->stats.releases_dropped += releases.size();
+    releases.clear();
     // Waits in a worker's hands end when their request does: it is cancelled
     // by closing the connections below.
     active.for_each([](active_node* n) { n->timer->cancel(); });
@@ -751,7 +928,7 @@ client::impl::impl(std::shared_ptr<engine::impl> e, client_config c, endpoint pa
       cfg(std::move(c)),
       ep(std::move(parsed)),
       encoder(ep, cfg.user, cfg.password),
-      pool(cfg.max_in_flight ? std::min(cfg.pool_size, cfg.max_in_flight) : cfg.pool_size),
+      pool(cfg.pool_size),
       bucket(cfg.rate_limit, cfg.rate_burst) {
   if (ep.tls) tls_ctx.emplace(detail::make_client_context(cfg.tls));
   for (std::size_t i = 0; i < pool.size(); ++i)
@@ -775,6 +952,7 @@ endpoint checked_endpoint(const client_config& cfg) {
   if (cfg.pool_size == 0 || cfg.pool_size > 1024)
     throw bad("pool_size must be from 1 to 1024 (the cluster allows 1024 sessions in all)");
   if (cfg.request_timeout.count() <= 0) throw bad("request_timeout must be positive");
+  if (cfg.release_timeout.count() <= 0) throw bad("release_timeout must be positive");
   if (cfg.rate_limit < 0 || cfg.rate_burst < 0) throw bad("rate_limit and rate_burst must be >= 0");
   if (cfg.body_limit < 1024) throw bad("body_limit must be at least 1024 bytes");
   if (const char* why2 = detail::backoff_problem(cfg.reconnect))
@@ -808,18 +986,47 @@ void client::start_wait(std::uint64_t handle, std::shared_ptr<const wait_options
                         asio::any_completion_handler<void(outcome)> handler) {
   if (!opts) opts = std::make_shared<const wait_options>();
   if (std::string why = options_problem(*opts); !why.empty()) {
-    // Refused before anything is sent; delivered like any other outcome.
+    // Refused before anything is sent; delivered (never inline) and counted
+    // like any other outcome.
     outcome o;
     o.handle = handle;
     o.kind = outcome_kind::failed;
     o.ec = err(error::invalid_config);
     o.error_name = error_name(o.ec);
     o.error_message = "invalid wait_options: " + why;
-    impl_->deliver(std::move(handler), std::move(o));
+    impl_->deliver(std::move(handler), std::move(o), false);
     return;
   }
   impl_->start_wait(std::make_unique<wait_state>(handle, std::move(opts), steady::now(),
                                                  impl_->eng->rng, std::move(handler)));
+}
+
+void client::start_call(std::string method, std::string params, call_options opts,
+                        asio::any_completion_handler<void(call_result)> handler) {
+  impl_->spawn_op(impl_->run_call(std::move(method), std::move(params), std::move(opts)),
+                  std::move(handler));
+}
+
+void client::start_start(std::string method, std::string params, call_options opts,
+                         asio::any_completion_handler<void(start_result)> handler) {
+  impl_->spawn_op(impl_->run_start(std::move(method), std::move(params), std::move(opts)),
+                  std::move(handler));
+}
+
+void client::start_start_and_wait(std::string method, std::string params, call_options copts,
+                                  std::shared_ptr<const wait_options> wopts,
+                                  asio::any_completion_handler<void(outcome)> handler) {
+  if (std::string why = options_problem(*wopts); !why.empty()) {
+    outcome o;
+    o.kind = outcome_kind::failed;
+    o.ec = err(error::invalid_config);
+    o.error_name = error_name(o.ec);
+    o.error_message = "invalid wait_options: " + why;
+    impl_->deliver(std::move(handler), std::move(o), false);
+    return;
+  }
+  impl_->start_and_wait(std::move(method), std::move(params), std::move(copts), std::move(wopts),
+                        std::move(handler));
 }
 
 asio::awaitable<outcome> client::wait(std::uint64_t handle, wait_options opts) {
@@ -828,37 +1035,23 @@ asio::awaitable<outcome> client::wait(std::uint64_t handle, wait_options opts) {
 
 asio::awaitable<call_result> client::call(std::string method, std::string params_json,
                                           call_options opts) {
-  return impl_->run_call(std::move(method), std::move(params_json), std::move(opts));
+  return async_call(std::move(method), std::move(params_json), std::move(opts),
+                    asio::use_awaitable);
+}
+
+asio::awaitable<start_result> client::start(std::string method, std::string params_json,
+                                            call_options opts) {
+  return async_start(std::move(method), std::move(params_json), std::move(opts),
+                     asio::use_awaitable);
 }
 
 asio::awaitable<outcome> client::start_and_wait(std::string method, std::string params_json,
-                                                wait_options opts) {
-  auto self = impl_;
-  call_result started = co_await self->run_call(std::move(method), std::move(params_json), {});
-  std::uint64_t handle = 0;
-  if (started.ok()) {
-    // The handle sits in the result object: {"asyncHandle": N, ...}.
-    detail::padded_buffer buf;
-    buf.append(started.result_json.data(), started.result_json.size());
-    if (auto ec = self->eng->parser.find_uint(buf.view(), buf.data() + buf.capacity(),
-                                              "asyncHandle", handle)) {
-      started.ec = ec;
-      started.error_name = error_name(ec);
-      started.error_message = "the start method's result has no integer asyncHandle";
-    }
-  }
-  if (!started.ok()) {
-    outcome o;
-    o.kind = outcome_kind::failed;
-    o.ec = started.ec;
-    o.error_name = started.error_name;
-    o.error_message = started.error_message;
-    o.error_code = static_cast<int>(started.error_code);
-    o.raw_json = started.error_json;
-    co_return o;
-  }
-  co_return co_await async_wait(handle, std::move(opts), asio::use_awaitable);
+                                                wait_options wopts, call_options copts) {
+  return async_start_and_wait(std::move(method), std::move(params_json), std::move(copts),
+                              std::move(wopts), asio::use_awaitable);
 }
+
+void client::release(std::uint64_t handle) { impl_->queue_release(handle); }
 
 void client::shutdown() { impl_->shutdown(); }
 

@@ -17,10 +17,11 @@ class pollster_category final : public std::error_category {
       case error::request_timeout: return "request timed out";
       case error::malformed_http: return "malformed HTTP answer";
       case error::body_too_large: return "answer body larger than the body limit";
-      case error::http_server_error: return "HTTP 5xx from the cluster";
+      case error::http_server_error: return "server error or overload (retried)";
       case error::malformed_json: return "answer is not valid JSON-RPC";
       case error::unexpected_answer: return "answer is not shaped as documented";
       case error::retryable_method_error: return "transient method error";
+      case error::unasked_answer: return "answer id does not match the request (unasked answer)";
       case error::unauthorized: return "HTTP 401: wrong or missing credentials";
       case error::unknown_api_version: return "API version not served by the cluster";
       case error::unknown_method: return "unknown API method";
@@ -33,6 +34,8 @@ class pollster_category final : public std::error_category {
       case error::handle_gone: return "async handle does not exist or was purged";
       case error::deadline_exceeded: return "deadline exceeded";
       case error::cancelled: return "cancelled";
+      case error::task_failed: return "the asynchronous task failed";
+      case error::start_failed: return "the start method failed: no operation was started";
       case error::invalid_endpoint: return "invalid endpoint URL";
       case error::plaintext_refused: return "plaintext http:// endpoint refused (allow_plaintext is off)";
       case error::invalid_config: return "invalid configuration";
@@ -50,9 +53,24 @@ const std::error_category& category() noexcept {
 
 bool is_retryable(std::error_code ec) noexcept {
   if (ec.category() != category()) return false;
-  const int v = ec.value();
-  return v >= static_cast<int>(error::connect_failed) &&
-         v <= static_cast<int>(error::retryable_method_error);
+  // A table, not a range of the enum: adding or reordering errors must not
+  // silently change what is retried.
+  switch (static_cast<error>(ec.value())) {
+    case error::connect_failed:
+    case error::tls_handshake_failed:
+    case error::connection_closed:
+    case error::request_timeout:
+    case error::malformed_http:
+    case error::body_too_large:
+    case error::http_server_error:
+    case error::malformed_json:
+    case error::unexpected_answer:
+    case error::retryable_method_error:
+    case error::unasked_answer:
+      return true;
+    default:
+      return false;
+  }
 }
 
 
@@ -69,6 +87,7 @@ std::string_view error_name(std::error_code ec) noexcept {
     case error::malformed_json: return "malformed_json";
     case error::unexpected_answer: return "unexpected_answer";
     case error::retryable_method_error: return "retryable_method_error";
+    case error::unasked_answer: return "unasked_answer";
     case error::unauthorized: return "unauthorized";
     case error::unknown_api_version: return "unknown_api_version";
     case error::unknown_method: return "unknown_method";
@@ -81,6 +100,8 @@ std::string_view error_name(std::error_code ec) noexcept {
     case error::handle_gone: return "handle_gone";
     case error::deadline_exceeded: return "deadline_exceeded";
     case error::cancelled: return "cancelled";
+    case error::task_failed: return "task_failed";
+    case error::start_failed: return "start_failed";
     case error::invalid_endpoint: return "invalid_endpoint";
     case error::plaintext_refused: return "plaintext_refused";
     case error::invalid_config: return "invalid_config";
@@ -96,6 +117,7 @@ std::string_view to_string(outcome_kind k) noexcept {
     case outcome_kind::timed_out: return "timeout";
     case outcome_kind::cancelled: return "cancelled";
     case outcome_kind::failed: return "failed";
+    case outcome_kind::start_failed: return "start_failed";
   }
   return "unknown";
 }

@@ -14,6 +14,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/message.hpp>
+#include <cctype>
+#include <cstdio>
 #include <optional>
 
 #include "cert.hpp"  // tools/sim/src: pollster::sim::detail::make_self_signed
@@ -54,6 +56,82 @@ std::uint64_t handle_of(const std::string& body) {
   if (p == std::string::npos) return 0;
   return std::strtoull(body.c_str() + p + 14, nullptr, 10);
 }
+
+// The request's id, as the engine wrote it ("id":N at the end of the body).
+std::string id_of(const std::string& body) {
+  const auto p = body.rfind("\"id\":");
+  if (p == std::string::npos) return {};
+  std::string id;
+  for (auto i = p + 5; i < body.size() && std::isdigit(static_cast<unsigned char>(body[i])); ++i)
+    id += body[i];
+  return id;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Puts `id` in place of the first "id": <digits> of the answer's body,
+// keeping every other byte as scripted — and any deliberate mismatch between
+// Content-Length and the body: the length moves by the same delta. In a
+// chunked body the digits must lie in one chunk, whose size line is fixed.
+std::string echo_id(std::string bytes, const std::string& id) {
+  const auto head_end = bytes.find("\r\n\r\n");
+  if (id.empty() || head_end == std::string::npos) return bytes;
+  const std::string head = lower(bytes.substr(0, head_end));
+  struct chunk { std::size_t line, line_end, data, size; };
+  std::vector<chunk> chunks;
+  std::string body;               // the body as the client reads it
+  std::vector<std::size_t> raw;   // where each body byte sits in `bytes`
+  if (head.find("transfer-encoding: chunked") == std::string::npos) {
+    for (auto i = head_end + 4; i < bytes.size(); ++i) body += bytes[i], raw.push_back(i);
+  } else {
+    for (std::size_t p = head_end + 4; p < bytes.size();) {
+      const auto eol = bytes.find("\r\n", p);
+      if (eol == std::string::npos) break;
+      std::size_t hex_end = p;
+      while (hex_end < eol && std::isxdigit(static_cast<unsigned char>(bytes[hex_end]))) ++hex_end;
+      if (hex_end == p) break;
+      const std::size_t n = std::stoul(bytes.substr(p, hex_end - p), nullptr, 16);
+      if (n == 0) break;
+      const std::size_t data = eol + 2, have = std::min(n, bytes.size() - std::min(data, bytes.size()));
+      chunks.push_back({p, hex_end, data, n});
+      for (std::size_t i = 0; i < have; ++i) body += bytes[data + i], raw.push_back(data + i);
+      p = data + n + 2;
+    }
+  }
+  auto k = body.find("\"id\"");
+  if (k == std::string::npos) return bytes;
+  k += 4;
+  while (k < body.size() && (body[k] == ' ' || body[k] == ':')) ++k;
+  auto e = k;
+  while (e < body.size() && std::isdigit(static_cast<unsigned char>(body[e]))) ++e;
+  if (e == k || raw[e - 1] - raw[k] != e - 1 - k) return bytes;  // no digits, or split by chunks
+  const std::size_t from = raw[k], len = e - k;
+  const long delta = static_cast<long>(id.size()) - static_cast<long>(len);
+  bytes.replace(from, len, id);  // the body first: the fixes below sit before it
+  if (!chunks.empty()) {
+    for (const auto& c : chunks)
+      if (from >= c.data && from < c.data + c.size) {
+        char hex[32];
+        std::snprintf(hex, sizeof hex, "%zx", static_cast<std::size_t>(static_cast<long>(c.size) + delta));
+        bytes.replace(c.line, c.line_end - c.line, hex);
+      }
+    return bytes;
+  }
+  if (const auto cl = head.find("content-length:"); cl != std::string::npos) {
+    auto v = cl + 15;
+    while (v < head.size() && head[v] == ' ') ++v;
+    auto v_end = v;
+    while (v_end < head.size() && std::isdigit(static_cast<unsigned char>(head[v_end]))) ++v_end;
+    if (v_end > v) {
+      const long n = std::stol(head.substr(v, v_end - v)) + delta;
+      bytes.replace(v, v_end - v, std::to_string(n));
+    }
+  }
+  return bytes;
+}
 }  // namespace
 
 struct server::impl {
@@ -66,12 +144,13 @@ struct server::impl {
   mutable std::mutex mu;
   std::deque<answer> script;
   std::optional<answer> fallback;
+  std::optional<answer> release_answer;
   std::vector<request_seen> seen;
   std::size_t polls = 0;
   std::uint16_t port = 0;
+  std::chrono::milliseconds replay_after{0};
 
-  answer next(const std::string& body) {
-    std::lock_guard lock(mu);
+  answer pick(const std::string& body) {
     const bool release = body.find("\"keepResult\":false") != std::string::npos;
     seen.push_back({body, release});
     if (!release) {
@@ -82,8 +161,17 @@ struct server::impl {
         return a;
       }
       if (fallback) return *fallback;
+    } else if (release_answer) {
+      return *release_answer;
     }
     return {http_answer(complete_body(handle_of(body)))};
+  }
+
+  answer next(const std::string& body) {
+    std::lock_guard lock(mu);
+    answer a = pick(body);
+    if (a.echo_id) a.bytes = echo_id(std::move(a.bytes), id_of(body));
+    return a;
   }
 
   asio::awaitable<void> session(tcp::socket sock) {
@@ -91,11 +179,30 @@ struct server::impl {
     auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::server, nothrow);
     if (hec) co_return;
     beast::flat_buffer buf;
+    std::string previous;  // the last answer written, for replays
     for (;;) {
       http::request<http::string_body> req;
       auto [rec, n] = co_await http::async_read(s, buf, req, nothrow);
       if (rec) co_return;
       answer a = next(req.body());
+      std::chrono::milliseconds replay{0};
+      {
+        std::lock_guard lock(mu);
+        replay = replay_after;
+      }
+      if (replay.count() > 0 && a.after == answer::then::keep) {
+        // A replaying proxy: the real answer, then, unasked, the one before.
+        auto [wec, w] = co_await asio::async_write(s, asio::buffer(a.bytes), nothrow);
+        if (wec) co_return;
+        if (!previous.empty()) {
+          asio::steady_timer t(ioc, replay);
+          co_await t.async_wait(nothrow);
+          auto [rwec, rw] = co_await asio::async_write(s, asio::buffer(previous), nothrow);
+          if (rwec) co_return;
+        }
+        previous = std::move(a.bytes);
+        continue;
+      }
       boost::system::error_code ec;
       if (a.after == answer::then::drip) {
         asio::steady_timer t(ioc);
@@ -184,6 +291,16 @@ void server::script(std::vector<answer> answers) {
 void server::set_fallback(answer a) {
   std::lock_guard lock(impl_->mu);
   impl_->fallback = std::move(a);
+}
+
+void server::set_replay(std::chrono::milliseconds after) {
+  std::lock_guard lock(impl_->mu);
+  impl_->replay_after = after;
+}
+
+void server::set_release_answer(answer a) {
+  std::lock_guard lock(impl_->mu);
+  impl_->release_answer = std::move(a);
 }
 
 void server::clear_fallback() {

@@ -35,6 +35,9 @@ struct answer {
   std::string bytes;
   then after = then::keep;
   std::chrono::milliseconds drip_every{100};
+  /// Real clusters echo the request's JSON-RPC id: the server puts it in
+  /// place of the scripted one (sized or chunked bodies). Off: sent as is.
+  bool echo_id = true;
 };
 
 /// A whole HTTP/1.1 answer with Content-Length.
@@ -63,6 +66,12 @@ class server {
   /// Every request after the script ran out gets `a` (instead of the valid default).
   void set_fallback(answer a);
   void clear_fallback();
+  /// A replaying proxy: `after` each answer, the connection also gets the
+  /// previous answer it carried again (another request's, with its id),
+  /// unasked. Zero: off.
+  void set_replay(std::chrono::milliseconds after);
+  /// Every release (keepResult=false) gets `a` instead of a valid answer.
+  void set_release_answer(answer a);
 
   std::string url() const;
   const std::string& pin_sha256() const { return pin_; }

@@ -265,6 +265,9 @@ class hostile_test : public ::testing::Test {
               << "\n";
   }
 
+ public:
+  void step(std::chrono::milliseconds d) { ioc.run_one_for(d); }
+
   server srv;
   asio::cancellation_signal cancel_signal;  // outlives every wait bound to it
   asio::io_context ioc{1};
@@ -459,7 +462,7 @@ INSTANTIATE_TEST_SUITE_P(
                         return http_answer("\r\n {\n\t\"result\" :\n { \"status\":\"complete\" ,\"result\":" +
                                            complete_result(h) +
                                            " ,\"resultType\":\"Clone\", \"unknownMember\": [1, {\"a\": null}]} ,"
-                                           " \"id\": null, \"error\": null }\n");
+                                           " \"id\": 1, \"error\": null }\n");
                       }},
         accepted_case{"header_folding_free_lowercase_names",
                       [](auto h) {
@@ -520,8 +523,10 @@ TEST_F(hostile_test, TransientNoSuchPathIsConfirmedNotReported) {
 
 TEST_F(hostile_test, GoneIsReportedAfterConfirmations) {
   client c(*eng, config());
+  // The SDK's vector, with the id a cluster echoes (an answer without the
+  // request's id is unasked: AnAnswerWithAnotherIdClosesTheConnectionAndIsRetried).
   srv.set_fallback({http_answer(
-      R"({"error": {"code": 500, "message": "Async handle 999999999 does not exist.", "name": "xAsyncHandleDoesNotExist"}})")});
+      R"({"error": {"code": 500, "message": "Async handle 999999999 does not exist.", "name": "xAsyncHandleDoesNotExist"}, "id": 1})")});
   const auto o = wait_one(c, 502, fast());
   log_observed("xAsyncHandleDoesNotExist always", o);
   EXPECT_EQ(o.kind, outcome_kind::gone);
@@ -550,7 +555,7 @@ TEST_P(start_test, BadStartAnswerFailsOnceWithoutRetry) {
   auto o = run<outcome>([&]() { return c.start_and_wait("CloneVolume", R"({"volumeID": 1, "name": "c"})", fast()); });
   ASSERT_TRUE(o);
   log_observed(std::string("CloneVolume: ") + k.name, *o);
-  EXPECT_EQ(o->kind, outcome_kind::failed);
+  EXPECT_EQ(o->kind, outcome_kind::start_failed);
   EXPECT_EQ(o->ec, k.expect) << o->error_name << ": " << o->error_message;
   EXPECT_FALSE(o->error_message.empty());
   EXPECT_EQ(srv.polls(), 1u) << "a start that may have reached the server is never repeated";
@@ -735,6 +740,107 @@ TEST_F(hostile_test, ManyWaitsThroughAHostileMixEachDeliveredOnceAndRight) {
     EXPECT_EQ(out[i].raw_json, complete_result(5000 + i));
   }
   EXPECT_LE(c.pool().open, 2u);
+}
+
+// ------------------------------------------------- exactly once (issue 9) ---
+
+// Runs `n` waits at once from handle `first`; returns the outcomes in order.
+std::vector<outcome> wait_many(hostile_test& t, client& c, int n, std::uint64_t first,
+                               wait_options opts);
+
+// A replaying proxy sends, 20 ms after each answer, the answer before it
+// again, unasked. Without the id check the next request on that connection
+// took it as its own: another handle's result, and its own then released.
+TEST_F(hostile_test, ReplayedAnswersAreNeverTakenForAnotherHandles) {
+  srv.set_replay(20ms);
+  client c(*eng, config());
+  const auto out = wait_many(*this, c, 40, 8000, fast());
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(out[i].kind, outcome_kind::succeeded) << out[i].error_message;
+    EXPECT_EQ(out[i].raw_json, complete_result(8000 + i)) << "handle " << 8000 + i;
+  }
+  EXPECT_GT(eng->stats().unasked_answers, 0u) << "the replays never reached the engine";
+  // Every release was for a handle already delivered: none ahead of its line.
+  std::size_t releases = 0;
+  for (const auto& r : srv.requests()) releases += r.release;
+  EXPECT_LE(releases, 80u);
+}
+
+// The same proxy with the check off (check_id=false, for static servers
+// only): the test above would catch the bug it guards against.
+TEST_F(hostile_test, WithoutTheIdCheckAReplayIsTakenForAnotherHandlesResult) {
+  srv.set_replay(20ms);
+  auto cfg = config();
+  cfg.check_id = false;
+  client c(*eng, cfg);
+  const auto out = wait_many(*this, c, 40, 8100, fast());
+  int wrong = 0;
+  for (int i = 0; i < 40; ++i) wrong += out[i].raw_json != complete_result(8100 + i);
+  EXPECT_GT(wrong, 0) << "the replays did not reach a waiting request: this setup tests nothing";
+}
+
+TEST_F(hostile_test, AnAnswerWithAnotherIdClosesTheConnectionAndIsRetried) {
+  client c(*eng, config());
+  answer wrong{http_answer(R"({"id": 424242, "result": {"status": "running"}})")};
+  wrong.echo_id = false;
+  srv.script({wrong});
+  const auto o = wait_one(c, 901, fast());
+  EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.error_message;
+  EXPECT_EQ(o.raw_json, complete_result(901));
+  EXPECT_EQ(o.retries, 1);
+  EXPECT_EQ(eng->stats().unasked_answers, 1u);
+  EXPECT_EQ(srv.connections(), 2u) << "the connection that carried it was closed";
+}
+
+// A server that never answers releases: each is bounded by release_timeout
+// and none holds a connection a poll needs, so every handle is polled and
+// delivered, and the run ends soon after the last outcome.
+TEST_F(hostile_test, ReleasesThatNeverAnswerDoNotStarvePolls) {
+  srv.set_release_answer({"", then::hang});
+  auto cfg = config();
+  cfg.release_timeout = 300ms;
+  client c(*eng, cfg);
+  const auto out = wait_many(*this, c, 20, 9000, fast(5s));
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(out[i].kind, outcome_kind::succeeded) << "handle " << 9000 + i << ": "
+                                                    << out[i].error_message;
+    EXPECT_GE(out[i].polls, 1);
+  }
+  // The releases still pending end by their own bound: the io_context drains.
+  ioc.restart();
+  const auto t0 = steady::now();
+  ioc.run_for(30s);
+  EXPECT_LT(steady::now() - t0, 29s) << "pending releases kept the io_context running";
+  EXPECT_EQ(eng->stats().releases, 0u);
+}
+
+TEST_F(hostile_test, MessagesKeepTheHttpStatus) {
+  client c(*eng, config());
+  srv.set_fallback({http_answer("", 429)});
+  const auto o = wait_one(c, 950, fast(300ms));
+  EXPECT_EQ(o.kind, outcome_kind::timed_out);
+  EXPECT_NE(o.error_message.find("HTTP 429"), std::string::npos) << o.error_message;
+}
+
+std::vector<outcome> wait_many(hostile_test& t, client& c, int n, std::uint64_t first,
+                               wait_options opts) {
+  struct tally {
+    std::vector<outcome> out;
+    std::vector<int> delivered;
+    int remaining;
+  };
+  auto k = std::make_shared<tally>(tally{std::vector<outcome>(n), std::vector<int>(n, 0), n});
+  for (int i = 0; i < n; ++i)
+    c.async_wait(first + i, opts, [k, i](outcome r) {
+      k->out[i] = std::move(r);
+      ++k->delivered[i];
+      --k->remaining;
+    });
+  const auto until = steady::now() + 60s;
+  while (k->remaining > 0 && steady::now() < until) t.step(50ms);
+  EXPECT_EQ(k->remaining, 0);
+  for (int i = 0; i < n; ++i) EXPECT_EQ(k->delivered[i], 1) << "handle " << first + i;
+  return k->out;
 }
 
 }  // namespace

@@ -287,11 +287,12 @@ TEST_F(sim_test, RateLimitBoundsRequestsPerSecond) {
   EXPECT_GE(elapsed, (requests - 5) / 100 * 0.95) << requests << " requests in " << elapsed << " s";
 }
 
-TEST_F(sim_test, InFlightCapBoundsConnections) {
+// pool_size is the one bound on requests in flight (max_in_flight, which
+// only clamped it, is gone).
+TEST_F(sim_test, PoolSizeBoundsConnections) {
   start_sim();
   auto cfg = client_cfg();
-  cfg.pool_size = 8;
-  cfg.max_in_flight = 2;
+  cfg.pool_size = 2;
   client c(*eng, cfg);
   std::vector<std::uint64_t> handles;
   for (int i = 0; i < 200; ++i) handles.push_back(sim->create_job("Clone", 30ms, false));

@@ -670,6 +670,42 @@ TEST_F(AnswerParser, DuplicateResultOrErrorMembersAreRefused) {
   }
 }
 
+// Inside GetAsyncResult's result object, as at the top level: a member that
+// decides the outcome twice, or both a result and an error, is refused
+// rather than "last one wins" (issue 9).
+TEST_F(AnswerParser, DuplicateInnerStatusResultOrErrorAreRefused) {
+  for (std::string_view body : {
+           R"({"id": 1, "result": {"status": "running", "status": "complete", "result": {}}})",
+           R"({"id": 1, "result": {"status": "complete", "result": {"a": 1}, "result": {"a": 2}}})",
+           R"({"id": 1, "result": {"status": "complete", "error": {"name": "x"}, "error": {"name": "y"}}})",
+           R"({"id": 1, "result": {"status": "complete", "result": {"a": 1}, "error": {"name": "x"}}})"}) {
+    EXPECT_TRUE(rejected(p, body)) << body;
+    auto r = parse(p, body);
+    const auto ec = r->env_ec ? r->env_ec : r->res_ec;
+    EXPECT_EQ(ec, error::unexpected_answer) << body;
+  }
+  // A null error beside a result is seen in the wild and stays accepted.
+  EXPECT_FALSE(rejected(p, R"({"id": 1, "result": {"status": "complete", "result": {}, "error": null}})"));
+}
+
+TEST_F(AnswerParser, TheIdIsReadWhenItIsAnInteger) {
+  auto r = parse(p, R"({"id": 4711, "result": {"status": "running"}})");
+  ASSERT_FALSE(r->env_ec);
+  EXPECT_TRUE(r->env.has_id);
+  EXPECT_EQ(r->env.id, 4711u);
+  for (std::string_view body : {R"({"result": {"status": "running"}})",
+                                R"({"id": null, "result": {"status": "running"}})",
+                                R"({"id": "4711", "result": {"status": "running"}})",
+                                R"({"id": -3, "result": {"status": "running"}})"}) {
+    auto q = parse(p, body);
+    ASSERT_FALSE(q->env_ec) << body;
+    EXPECT_FALSE(q->env.has_id) << body;
+  }
+  // Two ids: which request is this the answer to? Refused.
+  auto two = parse(p, R"({"id": 1, "id": 2, "result": {"status": "running"}})");
+  EXPECT_EQ(two->env_ec, error::unexpected_answer);
+}
+
 TEST_F(AnswerParser, WrongTopLevelTypes) {
   for (std::string_view body : {"[]", "null", "1", R"("result")", "true", "[{\"result\":{}}]"}) {
     auto r = parse(p, body);

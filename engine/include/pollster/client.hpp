@@ -33,8 +33,15 @@ struct call_result {
   std::string error_json;        ///< method error object, raw (ec = the error's class)
   std::string error_name;        ///< method error name, or a pollster reason
   std::string error_message;
-  long long error_code = 0;
+  std::int64_t error_code = 0;   ///< the method error's code (500 for system errors)
   bool ok() const noexcept { return !ec; }
+};
+
+/// What a start method (CloneVolume, StartBulkVolumeRead...) answered: the
+/// handle to persist before waiting, and the whole result (BulkVolume's `key`
+/// and `url`). `handle` is 0 when `ec` is set.
+struct start_result : call_result {
+  std::uint64_t handle = 0;
 };
 
 struct pool_stats {
@@ -81,14 +88,63 @@ class client {
   /// `co_await client.wait(handle)`: async_wait with use_awaitable.
   boost::asio::awaitable<outcome> wait(std::uint64_t handle, wait_options opts = {});
 
-  /// Any JSON-RPC method over the same pool; `params_json` is a JSON object.
+  /// Any JSON-RPC method over the same pool; `params_json` is a JSON object
+  /// (build it with pollster::params). Completion signature void(call_result);
+  /// the handler never runs inside this call.
+  template <class CompletionToken>
+  auto async_call(std::string method, std::string params_json, call_options opts,
+                  CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(call_result)>(
+        [this](auto handler, std::string m, std::string p, call_options o) {
+          start_call(std::move(m), std::move(p), std::move(o),
+                     boost::asio::any_completion_handler<void(call_result)>(std::move(handler)));
+        },
+        token, std::move(method), std::move(params_json), std::move(opts));
+  }
   boost::asio::awaitable<call_result> call(std::string method, std::string params_json,
                                            call_options opts = {});
 
-  /// Starts an asynchronous method (CloneVolume, ...) and waits for its handle.
-  /// A failed start is an outcome of kind `failed` with handle 0.
+  /// Calls a start method and reads its `asyncHandle`: persist the handle,
+  /// then wait(handle) — later, or in another process. Completion signature
+  /// void(start_result).
+  template <class CompletionToken>
+  auto async_start(std::string method, std::string params_json, call_options opts,
+                   CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(start_result)>(
+        [this](auto handler, std::string m, std::string p, call_options o) {
+          start_start(std::move(m), std::move(p), std::move(o),
+                      boost::asio::any_completion_handler<void(start_result)>(std::move(handler)));
+        },
+        token, std::move(method), std::move(params_json), std::move(opts));
+  }
+  boost::asio::awaitable<start_result> start(std::string method, std::string params_json,
+                                             call_options opts = {});
+
+  /// async_start, then async_wait on its handle. A failed start is an outcome
+  /// of kind `start_failed` (handle 0); otherwise the outcome carries the
+  /// start answer in `start_json`. Completion signature void(outcome).
+  template <class CompletionToken>
+  auto async_start_and_wait(std::string method, std::string params_json, call_options copts,
+                            wait_options wopts, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(outcome)>(
+        [this](auto handler, std::string m, std::string p, call_options c, wait_options w) {
+          start_start_and_wait(
+              std::move(m), std::move(p), std::move(c),
+              std::make_shared<const wait_options>(std::move(w)),
+              boost::asio::any_completion_handler<void(outcome)>(std::move(handler)));
+        },
+        token, std::move(method), std::move(params_json), std::move(copts), std::move(wopts));
+  }
   boost::asio::awaitable<outcome> start_and_wait(std::string method, std::string params_json,
-                                                 wait_options opts = {});
+                                                 wait_options wopts = {},
+                                                 call_options copts = {});
+
+  /// Releases (keepResult=false) the result of a completed handle whose
+  /// outcome the caller has handled — for waits with purge_policy::never that
+  /// release only once the outcome is stored (as `pollster watch` does once a
+  /// line is written). Best effort, bounded by client_config::release_timeout,
+  /// and never ahead of a poll that is due.
+  void release(std::uint64_t handle);
 
   /// Cancels every wait and call in flight and closes the connections.
   void shutdown();
@@ -101,6 +157,13 @@ class client {
  private:
   void start_wait(std::uint64_t handle, std::shared_ptr<const wait_options> opts,
                   boost::asio::any_completion_handler<void(outcome)> handler);
+  void start_call(std::string method, std::string params, call_options opts,
+                  boost::asio::any_completion_handler<void(call_result)> handler);
+  void start_start(std::string method, std::string params, call_options opts,
+                   boost::asio::any_completion_handler<void(start_result)> handler);
+  void start_start_and_wait(std::string method, std::string params, call_options copts,
+                            std::shared_ptr<const wait_options> wopts,
+                            boost::asio::any_completion_handler<void(outcome)> handler);
   std::shared_ptr<impl> impl_;
 };
 

@@ -67,8 +67,15 @@ struct client_config {
   double rate_limit = 0;
   /// Burst of the token bucket; 0: one second's worth.
   double rate_burst = 0;
-  /// Requests sent and not yet answered at most; 0: pool_size.
-  std::size_t max_in_flight = 0;
+  /// Bound on one release (the keepResult=false GetAsyncResult sent after
+  /// delivery). Releases are best effort: they go only when no poll is due,
+  /// at most half the pool at once, and a lost one loses nothing.
+  duration release_timeout = std::chrono::seconds(5);
+  /// Check that each answer's JSON-RPC id is the request's (real clusters
+  /// echo it). A mismatch is an unasked answer: the connection is closed and
+  /// the request sent again. Turn off only for static test servers that
+  /// answer a fixed id.
+  bool check_id = true;
   /// Largest answer body accepted (a ListAsyncResults of many thousands of
   /// entries fits).
   std::size_t body_limit = 64 * 1024 * 1024;

@@ -18,6 +18,8 @@ struct counters {
   std::uint64_t requests = 0;          ///< HTTP requests sent (polls, releases, calls)
   std::uint64_t answers = 0;           ///< HTTP answers read whole
   std::uint64_t running_answers = 0;   ///< GetAsyncResult answers saying "running"
+  // Every wait's ending is counted once, in exactly one of completed, gone,
+  // timed_out, failed, cancelled, start_failed.
   std::uint64_t completed = 0;         ///< waits that ended succeeded or task_failed
   std::uint64_t gone = 0;
   std::uint64_t timed_out = 0;
@@ -26,7 +28,10 @@ struct counters {
   std::uint64_t transient_errors = 0;  ///< retried failures (transport, 5xx, retryable method errors)
   std::uint64_t connects = 0;          ///< connections established
   std::uint64_t connect_failures = 0;
-  std::uint64_t releases = 0;          ///< keepResult=false releases sent after delivery
+  std::uint64_t start_failed = 0;      ///< start_and_wait outcomes whose start method failed
+  std::uint64_t releases = 0;          ///< keepResult=false releases answered
+  std::uint64_t releases_dropped = 0;  ///< releases not sent: the client shut down first
+  std::uint64_t unasked_answers = 0;   ///< answers whose id was not the request's (connection closed)
 };
 
 /// One finished HTTP exchange, for observers (the load tool's histograms).

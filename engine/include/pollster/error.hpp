@@ -21,7 +21,8 @@ enum class error {
   malformed_http,
   /// The answer's body was larger than the configured body limit.
   body_too_large,
-  /// HTTP 5xx (the cluster or a proxy is overloaded or failing over).
+  /// HTTP 408, 429 or 5xx (the cluster or a proxy is overloaded, failing
+  /// over, or asks to come back later). Messages carry the status.
   http_server_error,
   /// The body was not JSON, was truncated, nested deeper than 256 levels, or
   /// lacked the JSON-RPC members.
@@ -30,6 +31,10 @@ enum class error {
   unexpected_answer,
   /// A method error the API documents as transient (xDBVersionMismatch...).
   retryable_method_error,
+  /// The answer's JSON-RPC id is not the request's: an unasked or replayed
+  /// answer (a proxy replaying, bytes left from an earlier exchange). The
+  /// connection is closed and the request sent again on a fresh one.
+  unasked_answer,
 
   // --- Fatal: reported at once, never retried. ---
   /// HTTP 401: missing or wrong credentials.
@@ -58,6 +63,12 @@ enum class error {
   deadline_exceeded,
   /// The wait was cancelled by the caller, or its client was shut down.
   cancelled,
+  /// The asynchronous task ended with an error (outcome_kind::task_failed:
+  /// the task's own error is in the outcome).
+  task_failed,
+  /// The method that should have started an asynchronous operation failed:
+  /// no operation exists (outcome_kind::start_failed).
+  start_failed,
 
   // --- Configuration (thrown at construction, never on the hot path). ---
   /// The endpoint URL is malformed (scheme, host, port, path).
@@ -78,7 +89,8 @@ inline std::error_code make_error_code(error e) noexcept {
 /// for reports and machine-readable output.
 std::string_view error_name(std::error_code ec) noexcept;
 
-/// True for the errors that are worth another try within the deadline.
+/// True for the errors that are worth another try within the deadline (one
+/// table in error.cpp: the enum's order means nothing).
 bool is_retryable(std::error_code ec) noexcept;
 
 }  // namespace pollster

@@ -16,6 +16,7 @@ enum class outcome_kind {
   timed_out,    ///< the wait's deadline passed
   cancelled,    ///< the caller cancelled, or the client shut down
   failed,       ///< the wait could not go on: a non-retryable error (ec says which)
+  start_failed, ///< start_and_wait only: the start method failed, no operation exists (handle 0)
 };
 
 std::string_view to_string(outcome_kind k) noexcept;
@@ -39,9 +40,16 @@ struct outcome {
   /// errors); for transport failures a pollster name and a readable message.
   std::string error_name;
   std::string error_message;
-  int error_code = 0;
-  /// failed, timed_out, cancelled: why; gone: error::handle_gone.
+  std::int64_t error_code = 0;
+  /// Empty only for `succeeded`: `if (o.ec)` catches every other ending.
+  /// task_failed: error::task_failed; gone: error::handle_gone; timed_out:
+  /// error::deadline_exceeded; cancelled: error::cancelled; failed and
+  /// start_failed: why (the classified error).
   std::error_code ec;
+
+  /// start_and_wait: the start method's `result` object, raw (BulkVolume's
+  /// `key` and `url`, CloneVolume's `cloneID`...); empty for plain waits.
+  std::string start_json;
 
   /// timed_out, cancelled: the last status seen ("running", or empty when no
   /// answer arrived), and the last `details` object seen.

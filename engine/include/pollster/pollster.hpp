@@ -7,4 +7,6 @@
 #include "pollster/engine.hpp"
 #include "pollster/error.hpp"
 #include "pollster/outcome.hpp"
+#include "pollster/json.hpp"
+#include "pollster/params.hpp"
 #include "pollster/version.hpp"

@@ -212,19 +212,29 @@ simdjson::error_code read_async_result(reader& r, od::value v, std::size_t depth
   std::string_view status;
   bool have_status = false;
   const std::size_t in = depth + 1;
+  // A member that decides the outcome twice (status, result, error), or
+  // both a result and an error: which one is the server's? Refused as at
+  // the top level, not guessed (last one wins would be a guess).
+  auto once = [&](bool& seen) {
+    if (seen) r.note_shape();
+    seen = true;
+  };
+  bool seen_result = false, seen_error = false;
   auto e = each_member(o, [&](std::string_view key, od::value m) {
     if (key == "status") {
-      have_status = true;
+      once(have_status);
       return string_member(r, m, in, status);
     }
     if (key == "resultType") return string_member(r, m, in, out.result_type);
     if (key == "createTime") return string_member(r, m, in, out.create_time);
     if (key == "lastUpdateTime") return string_member(r, m, in, out.last_update_time);
     if (key == "result") {
+      once(seen_result);
       out.has_result = true;
       return r.raw(m, in, out.result_raw);
     }
     if (key == "error" && is(m, od::json_type::null)) return r.skip(m, in);
+    if (key == "error") once(seen_error);
     if (key == "error" && is(m, od::json_type::object)) return read_task_error(r, m, in, out);
     if (key == "error") {
       out.has_error = true;
@@ -239,7 +249,7 @@ simdjson::error_code read_async_result(reader& r, od::value v, std::size_t depth
     out.complete = false;
   } else if (status == "complete" && have_status) {
     out.complete = true;
-    if (!out.has_result && !out.has_error) r.note_shape();
+    if (out.has_result == out.has_error) r.note_shape();  // neither, or both
   } else {
     r.note_shape();
   }
@@ -287,7 +297,7 @@ std::error_code answer_parser::parse_answer(const char* data, std::size_t size,
   reader r(doc, data + size);
   od::object top;
   if (doc.get_object().get(top)) return bad_json();
-  bool have_result = false, have_error = false;
+  bool have_result = false, have_error = false, have_id = false;
   // The result object's own shape counts only if the answer is not an error.
   std::error_code result_shape;
   auto e = each_member(top, [&](std::string_view key, od::value v) {
@@ -312,10 +322,18 @@ std::error_code answer_parser::parse_answer(const char* data, std::size_t size,
       return read_method_error(r, v, 1, out.error);
     }
     if (key == "error") return r.wrong_shape(v, 1);
-    // An integer id parses (and so is validated) cheaper than walk's double.
-    if (std::uint64_t id; key == "id" && v.get_uint64().get(id) == simdjson::SUCCESS)
-      return simdjson::SUCCESS;
-    // id (the engine does not match it: static servers answer id 1),
+    if (key == "id") {
+      // Two ids: which answer is this? Refused like two results.
+      if (have_id) r.note_shape();
+      have_id = true;
+      // An integer id parses (and so is validated) cheaper than walk's double.
+      if (v.get_uint64().get(out.id) == simdjson::SUCCESS) {
+        out.has_id = true;
+        return simdjson::SUCCESS;
+      }
+      out.has_id = false;
+      return r.skip(v, 1);  // null, a string...: no id the engine sent
+    }
     // unusedParameters, jsonrpc...: skipped, but still validated.
     return r.skip(v, 1);
   });

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <system_error>
@@ -24,6 +25,10 @@ struct envelope_view {
   bool is_error = false;
   std::string_view result_raw;
   method_error_view error;
+  /// The JSON-RPC id, when it is a non-negative integer (the engine sends
+  /// only those): has_id is false for a missing, null or string id.
+  bool has_id = false;
+  std::uint64_t id = 0;
 };
 
 /// GetAsyncResult's `result` object.
