@@ -1,5 +1,5 @@
-// The only engine translation unit that includes simdjson: it is compiled with
-// POLLSTER_SIMD_FLAGS so the on-demand front end uses SIMD (see CMakeLists).
+// The parse path, compiled once per SIMD kernel (json_kernel.cpp,
+// cmake/json_kernels.cmake); json_dispatch.cpp picks one at start.
 #include "protocol/answer_parser.hpp"
 
 #include <simdjson.h>

@@ -44,6 +44,11 @@ struct async_result_view {
   std::string_view details_raw;  ///< the `details` member (running), may be empty
 };
 
+// Compiled once per SIMD kernel (json_kernel.cpp): each copy of the class in
+// its own namespace; elsewhere this is the dispatcher (json_dispatch.cpp).
+#ifdef POLLSTER_JSON_KERNEL
+inline namespace POLLSTER_JSON_KERNEL {
+#endif
 class answer_parser {
  public:
   /// Containers nested deeper than this make an answer malformed_json.
@@ -74,7 +79,7 @@ class answer_parser {
   std::error_code find_uint(std::string_view raw, const char* buffer_end, std::string_view name,
                             std::uint64_t& out);
 
-  /// The simdjson implementation compiled in ("haswell", "icelake", ...).
+  /// The simdjson implementation in use ("haswell", "westmere", ...).
   static std::string_view implementation() noexcept;
   /// "simdjson 3.0.1"
   static std::string_view library() noexcept;
@@ -85,5 +90,8 @@ class answer_parser {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+#ifdef POLLSTER_JSON_KERNEL
+}  // namespace POLLSTER_JSON_KERNEL
+#endif
 
 }  // namespace pollster::detail
