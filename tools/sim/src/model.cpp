@@ -113,7 +113,9 @@ namespace {
 constexpr std::array<std::string_view, method_count> method_names{
     "GetAsyncResult", "ListAsyncResults", "GetAPI",     "CloneVolume",
     "CloneMultipleVolumes", "CopyVolume", "StartBulkVolumeRead", "StartBulkVolumeWrite",
-    "AddDrives",      "RemoveDrives",     "(unknown)"};
+    "AddDrives",      "RemoveDrives",     "ListVolumes", "ListVolumesForAccount",
+    "GetClusterInfo", "GetClusterVersionInfo", "ListBulkVolumeJobs", "ListSyncJobs",
+    "(unknown)"};
 
 constexpr std::array<std::string_view, fault_count> fault_names{
     "latency",          "xDBVersionMismatch",   "xNotPrimary",        "transient_xDBNoSuchPath",
@@ -129,13 +131,8 @@ std::uint64_t splitmix64(std::uint64_t& x) noexcept {
 
 double unit(std::uint64_t v) noexcept { return static_cast<double>(v >> 11) * 0x1.0p-53; }
 
-std::uint64_t clone_id(std::uint64_t h) noexcept { return h + 100; }
-std::uint64_t clone_volume_id(std::uint64_t h) noexcept { return h + 1000; }
 std::uint64_t multi_volume_id(std::uint64_t h, std::size_t i) noexcept { return 1000000 + h * 256 + i; }
 
-bool is_clone_kind(job_kind k) noexcept {
-  return k == job_kind::clone || k == job_kind::clone_multi || k == job_kind::copy;
-}
 
 std::uint32_t default_aux(job_kind k, std::uint64_t h) noexcept {
   switch (k) {
@@ -151,7 +148,6 @@ std::uint32_t default_aux(job_kind k, std::uint64_t h) noexcept {
   }
 }
 
-constexpr std::uint64_t total_bytes = 1001390080;
 
 }  // namespace
 
@@ -235,13 +231,17 @@ void append_int(std::string& out, std::int64_t v) {
   out.append(buf, r.ptr);
 }
 
-namespace {
 void append_fixed(std::string& out, double v, int precision) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, precision);
   out.append(buf, r.ptr);
 }
-}  // namespace
+
+unsigned api_major(std::string_view version) noexcept {
+  unsigned v = 0;
+  std::from_chars(version.data(), version.data() + version.size(), v);
+  return v;
+}
 
 void append_iso8601(std::string& out, std::int64_t unix_ms) {
   std::int64_t secs = unix_ms >= 0 ? unix_ms / 1000 : -((-unix_ms + 999) / 1000);
@@ -289,7 +289,7 @@ cluster::cluster(const config& cfg, std::int64_t wall_epoch_ms)
   any_fault_ = f.latency_ratio > 0 || f.retryable_error_ratio > 0 || f.transient_gone_ratio > 0 ||
                f.http_503_ratio > 0 || f.connection_close_ratio > 0 || f.reset_mid_response_ratio > 0 ||
                f.drop_after_purge_ratio > 0;
-  versions_.push_back(cfg_.api_version);
+  set_supported_versions({cfg_.api_version});
 }
 
 std::uint64_t cluster::next_random() noexcept { return splitmix64(rng_state_); }
@@ -431,10 +431,22 @@ void cluster::write_error(std::string& out, std::string_view id, std::string_vie
   out.push_back('}');
 }
 
-void cluster::write_no_such_path(std::string& out, std::string_view id, std::uint64_t handle) {
+void cluster::write_no_such_path(std::string& out, std::string_view id, std::int64_t handle) {
   out.append(R"({"error":{"code":500,"message":"DBClient operation requested on a non-existent path at [/asyncresults/)");
-  append_uint(out, handle);
+  append_int(out, handle);
   out.append(R"(]","name":"xDBNoSuchPath"},"id":)");
+  out.append(id);
+  out.push_back('}');
+}
+
+void cluster::write_unknown_handle(std::string& out, std::string_view id, std::int64_t handle, bool api12) {
+  if (!api12) {
+    write_no_such_path(out, id, handle);
+    return;
+  }
+  out.append(R"({"error":{"code":500,"message":"Async handle )");
+  append_int(out, handle);
+  out.append(R"( does not exist.","name":"xAsyncHandleDoesNotExist"},"id":)");
   out.append(id);
   out.push_back('}');
 }
@@ -444,17 +456,20 @@ void cluster::write_details(std::string& out, const job& j, std::uint32_t now_ms
   if (j.run_ms > 0 && now_ms > j.start_ms)
     frac = std::min(0.9999, static_cast<double>(now_ms - j.start_ms) / j.run_ms);
   double pct = std::floor(frac * 10000) / 100;
-  out.append(R"({"percentComplete":)");
-  append_fixed(out, pct, 2);
+  // Members in sorted order, as every real answer has them.
   if (is_clone_kind(j.kind)) {
     double seconds = std::max(0.001, j.run_ms / 1000.0);
-    out.append(R"(,"bytesPerSecond":)");
+    out.append(R"({"bytesPerSecond":)");
     append_fixed(out, static_cast<double>(total_bytes) / seconds, 1);
     out.append(R"(,"currentBytes":)");
     append_uint(out, static_cast<std::uint64_t>(frac * static_cast<double>(total_bytes)));
-    out.append(R"(,"totalBytes":)");
+    out.append(R"(,"percentComplete":)");
+    append_fixed(out, pct, 2);
+    out.append(R"(,"stage":"whole","totalBytes":)");
     append_uint(out, total_bytes);
-    out.append(R"(,"stage":"whole")");
+  } else {
+    out.append(R"({"percentComplete":)");
+    append_fixed(out, pct, 2);
   }
   out.push_back('}');
 }
@@ -526,34 +541,12 @@ void cluster::write_task_payload(std::string& out, std::uint64_t h, const job& j
   }
 }
 
-namespace {
-// The first problem of a required/optional param, or empty.
-struct param_check {
-  std::string message;
-  bool ok() const { return message.empty(); }
-};
-
-void require(param_check& pc, param st, std::string_view name, std::string_view type, bool required = true) {
-  if (!pc.ok()) return;
-  if (st == param::bad) {
-    pc.message = "Invalid type for parameter '" + std::string(name) + "': expected " + std::string(type);
-  } else if (st == param::absent && required) {
-    pc.message = "Missing required parameter '" + std::string(name) + "'";
-  }
-}
-}  // namespace
-
 answer_info cluster::answer(const rpc_call& c, const decision& d, std::uint32_t now_ms, std::string& out,
-                            std::string_view unknown_version) {
+                            std::string_view api_version) {
   count_method(c);
   advance(now_ms);
   if (c.st == rpc_call::status::malformed) {
     write_error(out, "null", "xInvalidRequest", std::string("Malformed request: ") + std::string(c.detail));
-    return {};
-  }
-  if (!unknown_version.empty()) {
-    write_error(out, c.id_raw, "xUnknownAPIVersion",
-                "Unknown API version '" + std::string(unknown_version) + "'");
     return {};
   }
   if (c.st == rpc_call::status::bad_envelope) {
@@ -577,7 +570,7 @@ answer_info cluster::answer(const rpc_call& c, const decision& d, std::uint32_t 
   }
   switch (c.m) {
     case method::get_async_result:
-      return get_async_result(c, d, now_ms, out);
+      return get_async_result(c, d, now_ms, out, api_major(api_version.empty() ? cfg_.api_version : api_version) >= 12);
     case method::list_async_results: {
       param_check pc;
       require(pc, c.result_types_st, "asyncResultTypes", "array of result type names", false);
@@ -588,21 +581,25 @@ answer_info cluster::answer(const rpc_call& c, const decision& d, std::uint32_t 
       list_async_results(c, now_ms, out);
       return {};
     }
-    case method::get_api: {
-      out.append(R"({"id":)");
-      out.append(c.id_raw);
-      out.append(R"(,"result":{"currentVersion":")");
-      append_escaped(out, cfg_.api_version);
-      out.append(R"(","supportedVersions":[)");
-      for (std::size_t i = 0; i < versions_.size(); ++i) {
-        if (i) out.push_back(',');
-        out.push_back('"');
-        append_escaped(out, versions_[i]);
-        out.push_back('"');
-      }
-      out.append("]}}");
+    case method::get_api:
+      get_api(c, out);
       return {};
-    }
+    case method::list_volumes:
+    case method::list_volumes_for_account:
+      list_volumes(c, now_ms, out, c.m == method::list_volumes_for_account);
+      return {};
+    case method::get_cluster_info:
+      get_cluster_info(c, out);
+      return {};
+    case method::get_cluster_version_info:
+      get_cluster_version_info(c, out);
+      return {};
+    case method::list_bulk_volume_jobs:
+      list_bulk_volume_jobs(c, now_ms, out);
+      return {};
+    case method::list_sync_jobs:
+      list_sync_jobs(c, now_ms, out);
+      return {};
     default:
       start_job(c, now_ms, out);
       return {};
@@ -610,7 +607,7 @@ answer_info cluster::answer(const rpc_call& c, const decision& d, std::uint32_t 
 }
 
 answer_info cluster::get_async_result(const rpc_call& c, const decision& d, std::uint32_t now_ms,
-                                      std::string& out) {
+                                      std::string& out, bool api12) {
   param_check pc;
   require(pc, c.async_handle_st, "asyncHandle", "integer");
   require(pc, c.keep_result_st, "keepResult", "boolean", false);
@@ -619,18 +616,14 @@ answer_info cluster::get_async_result(const rpc_call& c, const decision& d, std:
     return {};
   }
   if (c.async_handle <= 0) {
-    out.append(R"({"error":{"code":500,"message":"DBClient operation requested on a non-existent path at [/asyncresults/)");
-    append_int(out, c.async_handle);
-    out.append(R"(]","name":"xDBNoSuchPath"},"id":)");
-    out.append(c.id_raw);
-    out.push_back('}');
+    write_unknown_handle(out, c.id_raw, c.async_handle, api12);
     return {};
   }
   const auto h = static_cast<std::uint64_t>(c.async_handle);
   auto it = jobs_.find(h);
   if (it == jobs_.end()) {
     if (!cfg_.auto_jobs) {
-      write_no_such_path(out, c.id_raw, h);
+      write_unknown_handle(out, c.id_raw, c.async_handle, api12);
       return {};
     }
     job_kind kind = job_kind_from_result_type(cfg_.auto_job_result_type).value_or(job_kind::clone);
@@ -641,13 +634,13 @@ answer_info cluster::get_async_result(const rpc_call& c, const decision& d, std:
     it = jobs_.find(h);
   }
   job& j = it->second;
-  if (j.flags & job::purged) {
-    write_no_such_path(out, c.id_raw, h);
+  if (j.flags & job::purged) {  // the result's path existed: the vendor's xDBNoSuchPath
+    write_no_such_path(out, c.id_raw, c.async_handle);
     return {};
   }
   if (d.transient_gone) {
     count_fault(fault_id::transient_gone);
-    write_no_such_path(out, c.id_raw, h);
+    write_no_such_path(out, c.id_raw, c.async_handle);
     return {};
   }
   const bool complete = now_ms >= j.end_ms();
@@ -737,7 +730,9 @@ void cluster::start_job(const rpc_call& c, std::uint32_t now_ms, std::string& ou
       kind = job_kind::clone;
       require(pc, c.volume_id_st, "volumeID", "integer");
       require(pc, c.name_st, "name", "string");
+      require(pc, c.new_account_id_st, "newAccountID", "integer", false);
       if (pc.ok() && !volume_ok(c.volume_id)) missing_volume = c.volume_id;
+      if (pc.ok()) aux = static_cast<std::uint32_t>(c.volume_id);  // the source volume
       break;
     case method::clone_multiple_volumes:
       kind = job_kind::clone_multi;
@@ -796,12 +791,24 @@ void cluster::start_job(const rpc_call& c, std::uint32_t now_ms, std::string& ou
   out.append(R"(,"result":{"asyncHandle":)");
   append_uint(out, h);
   switch (kind) {
-    case job_kind::clone:
+    case job_kind::clone: {
+      // The new volume exists (status init) from now on: ListVolumes shows it.
+      const std::uint32_t account =
+          c.new_account_id_st == param::ok && c.new_account_id > 0 && c.new_account_id <= 0xffffffff
+              ? static_cast<std::uint32_t>(c.new_account_id)
+              : 1;
+      auto& v = volumes_[clone_volume_id(h)];
+      v = volume{h, account, now_ms, std::string(c.name)};
       out.append(R"(,"cloneID":)");
       append_uint(out, clone_id(h));
+      out.append(R"(,"curve":)");
+      out.append(qos_curve);
+      out.append(R"(,"volume":)");
+      write_volume(out, clone_volume_id(h), v, now_ms);
       out.append(R"(,"volumeID":)");
       append_uint(out, clone_volume_id(h));
       break;
+    }
     case job_kind::clone_multi:
       out.append(R"(,"groupCloneID":)");
       append_uint(out, clone_id(h));
@@ -822,16 +829,9 @@ void cluster::start_job(const rpc_call& c, std::uint32_t now_ms, std::string& ou
       break;
     case job_kind::bulk_read:
     case job_kind::bulk_write: {
-      static constexpr char hex[] = "0123456789abcdef";
-      char key[32];
-      std::uint64_t k1 = job_random(h, 7), k2 = job_random(h, 8);
-      for (int i = 0; i < 16; ++i) {
-        key[i] = hex[(k1 >> (4 * i)) & 15];
-        key[16 + i] = hex[(k2 >> (4 * i)) & 15];
-      }
-      out.append(R"(,"key":")");
-      out.append(key, 32);
-      out.append(R"(","url":")");
+      out.append(R"(,"key":)");
+      write_bulk_key(out, h);
+      out.append(R"(,"url":")");
       append_escaped(out, bulk_url_);
       out.push_back('"');
       break;
@@ -840,6 +840,63 @@ void cluster::start_job(const rpc_call& c, std::uint32_t now_ms, std::string& ou
       break;
   }
   out.append("}}");
+}
+
+void cluster::write_bulk_key(std::string& out, std::uint64_t h) const {
+  static constexpr char hex[] = "0123456789abcdef";
+  char key[34];
+  key[0] = key[33] = '"';
+  std::uint64_t k1 = job_random(h, 7), k2 = job_random(h, 8);
+  for (int i = 0; i < 16; ++i) {
+    key[1 + i] = hex[(k1 >> (4 * i)) & 15];
+    key[17 + i] = hex[(k2 >> (4 * i)) & 15];
+  }
+  out.append(key, 34);
+}
+
+void cluster::set_supported_versions(std::vector<std::string> v) {
+  versions_ = std::move(v);
+  // GetAPI: one member per version listing its methods, then currentVersion
+  // and supportedVersions; keys sorted as strings ("10.0" < "9.6" < "currentVersion").
+  std::vector<std::string> keys = versions_;
+  std::sort(keys.begin(), keys.end());
+  std::vector<std::string_view> methods(method_names.begin(), method_names.end() - 1);
+  std::sort(methods.begin(), methods.end());
+  std::string list = "[";
+  for (std::size_t i = 0; i < methods.size(); ++i) {
+    if (i) list.push_back(',');
+    list.push_back('"');
+    list.append(methods[i]);
+    list.push_back('"');
+  }
+  list.push_back(']');
+  std::string& r = get_api_result_;
+  r = "{";
+  for (const auto& k : keys) {
+    r.push_back('"');
+    append_escaped(r, k);
+    r.append("\":");
+    r.append(list);
+    r.push_back(',');
+  }
+  r.append(R"("currentVersion":")");
+  append_escaped(r, cfg_.api_version);
+  r.append(R"(","supportedVersions":[)");
+  for (std::size_t i = 0; i < versions_.size(); ++i) {
+    if (i) r.push_back(',');
+    r.push_back('"');
+    append_escaped(r, versions_[i]);
+    r.push_back('"');
+  }
+  r.append("]}");
+}
+
+void cluster::get_api(const rpc_call& c, std::string& out) const {
+  out.append(R"({"id":)");
+  out.append(c.id_raw);
+  out.append(R"(,"result":)");
+  out.append(get_api_result_);
+  out.push_back('}');
 }
 
 std::optional<job_record> cluster::record(std::uint64_t handle, std::uint32_t now_ms) {

@@ -6,6 +6,7 @@
 
 #include "cert.hpp"
 #include "model.hpp"
+#include "query_form.hpp"
 #include "rpc.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -99,12 +100,13 @@ class request_reader final : public http::basic_parser<true> {
  public:
   enum class target_kind : std::uint8_t { ok, not_found, unknown_version };
 
-  request_reader(std::string& body, std::string_view auth_token, std::string_view current_version,
-                 const std::vector<std::string>& versions)
-      : body_(body), token_(auth_token), current_(current_version), versions_(versions) {}
+  request_reader(std::string& body, std::string& query, std::string_view auth_token,
+                 std::string_view current_version, const std::vector<std::string>& versions)
+      : body_(body), query_(query), token_(auth_token), current_(current_version), versions_(versions) {}
 
   bool auth_ok = false;
   bool is_post = false;
+  bool is_get = false;
   bool expect_continue = false;
   bool http10 = false;
   target_kind target = target_kind::not_found;
@@ -115,19 +117,26 @@ class request_reader final : public http::basic_parser<true> {
   void on_request_impl(http::verb m, beast::string_view, beast::string_view tgt, int http_version, error_code&) override {
     http10 = http_version == 10;
     is_post = m == http::verb::post;
+    is_get = m == http::verb::get;
     std::string_view t = sv(tgt);
-    if (auto q = t.find('?'); q != std::string_view::npos) t = t.substr(0, q);
+    query_.clear();
+    if (auto q = t.find('?'); q != std::string_view::npos) {
+      if (is_get) query_.assign(t.substr(q + 1));  // the documented GET form (rare: may allocate)
+      t = t.substr(0, q);
+    }
     constexpr std::string_view prefix = "/json-rpc/";
     if (t.substr(0, prefix.size()) != prefix) {
       target = target_kind::not_found;
       return;
     }
     std::string_view v = t.substr(prefix.size());
-    if (!v.empty() && v.back() == '/') v.remove_suffix(1);
+    if (!v.empty() && v.back() == '/') v.remove_suffix(1);  // Cinder posts to /json-rpc/<version>/
     if (v.empty() || v.find('/') != std::string_view::npos) {
       target = target_kind::not_found;
       return;
     }
+    version_len_ = static_cast<std::uint8_t>(std::min(v.size(), sizeof version_));
+    std::copy_n(v.data(), version_len_, version_);
     if (v == current_) {
       target = target_kind::ok;
       return;
@@ -138,8 +147,6 @@ class request_reader final : public http::basic_parser<true> {
         return;
       }
     target = target_kind::unknown_version;
-    version_len_ = static_cast<std::uint8_t>(std::min(v.size(), sizeof version_));
-    std::copy_n(v.data(), version_len_, version_);
   }
   void on_response_impl(int, beast::string_view, int, error_code&) override {}
   void on_field_impl(http::field name, beast::string_view, beast::string_view value, error_code&) override {
@@ -171,6 +178,7 @@ class request_reader final : public http::basic_parser<true> {
   void on_finish_impl(error_code&) override {}
 
   std::string& body_;
+  std::string& query_;
   std::string_view token_;
   std::string_view current_;
   const std::vector<std::string>& versions_;
@@ -482,7 +490,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void read() {
     if (!reader_) {
       body_.clear();  // a request without a body never calls on_body_init
-      reader_.emplace(body_, s_.auth_token, s_.cfg.api_version, s_.versions);
+      reader_.emplace(body_, query_, s_.auth_token, s_.cfg.api_version, s_.versions);
       reader_->eager(true);
       reader_->body_limit(s_.cfg.body_limit);
       sent_continue_ = false;
@@ -542,19 +550,30 @@ class connection : public std::enable_shared_from_this<connection> {
     http10_ = reader_->http10;
     if (!reader_->auth_ok) {
       bump(s_.http_401);
-      write_simple("401 Unauthorized", "text/plain", "401 Unauthorized\n", !keep_alive_,
+      // The body the vendor's Python SDK matches, period included.
+      write_simple("401 Unauthorized", "text/plain", "401 Unauthorized.", !keep_alive_,
                    "WWW-Authenticate: Basic realm=\"SolidFire\"\r\n");
       return;
     }
-    if (reader_->target == request_reader::target_kind::not_found) {
-      write_simple("404 Not Found", "text/plain", "404 Not Found\n", !keep_alive_);
+    if (reader_->target != request_reader::target_kind::ok) {
+      // An HTML page, as real clusters send: the Python SDK looks for
+      // "404 Not Found", the Java SDK takes the message from "<p> (.*?)</p>".
+      std::string page =
+          "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<h1>404 Not Found</h1>\r\n<p> ";
+      if (reader_->target == request_reader::target_kind::unknown_version)
+        page += "Unknown API version " + std::string(reader_->api_version());
+      else
+        page += "The requested URL was not found on this server.";
+      page += "</p>\r\n</body>\r\n</html>\r\n";
+      write_simple("404 Not Found", "text/html", page, !keep_alive_);
       return;
     }
-    if (!reader_->is_post) {
+    if (!reader_->is_post && !reader_->is_get) {
       write_simple("405 Method Not Allowed", "text/plain", "405 Method Not Allowed\n", !keep_alive_,
-                   "Allow: POST\r\n");
+                   "Allow: GET, POST\r\n");
       return;
     }
+    if (reader_->is_get) detail::body_from_query(query_, body_);
     d_ = decision{};
     if (s_.any_fault) {
       std::lock_guard lock(s_.mu);
@@ -582,14 +601,12 @@ class connection : public std::enable_shared_from_this<connection> {
   void process() {
     if (body_.capacity() < body_.size() + detail::json_padding) body_.reserve(body_.size() + detail::json_padding);
     const detail::rpc_call& call = s_.json.parse(body_.data(), body_.size());
-    std::string_view bad_version;
-    if (reader_->target == request_reader::target_kind::unknown_version) bad_version = reader_->api_version();
     out_.assign(header_room, ' ');
     answer_info info;
     bool dropped = false;
     {
       std::lock_guard lock(s_.mu);
-      info = s_.model.answer(call, d_, s_.now_ms(), out_, bad_version);
+      info = s_.model.answer(call, d_, s_.now_ms(), out_, reader_->api_version());
       // Counted before the bytes leave, so that a client holding the answer
       // always sees it in record(); a failed write takes it back.
       dropped = (info.purged && d_.drop_after_purge) || d_.reset_mid;
@@ -721,6 +738,7 @@ class connection : public std::enable_shared_from_this<connection> {
   beast::flat_buffer in_;
   std::optional<request_reader> reader_;
   std::string body_;
+  std::string query_;
   std::string out_;
   decision d_;
   std::uint64_t complete_handle_ = 0;
@@ -802,6 +820,7 @@ void state::bind() {
     std::lock_guard lock(mu);
     model.set_supported_versions(versions);
     model.set_bulk_url("https://" + url_host + ":" + std::to_string(port) + "/");
+    model.set_host(url_host);
   }
   const faults& f = cfg.fault;
   any_fault = f.latency_ratio > 0 || f.retryable_error_ratio > 0 || f.transient_gone_ratio > 0 ||
