@@ -290,6 +290,25 @@ cluster::cluster(const config& cfg, std::int64_t wall_epoch_ms)
                f.http_503_ratio > 0 || f.connection_close_ratio > 0 || f.reset_mid_response_ratio > 0 ||
                f.drop_after_purge_ratio > 0;
   set_supported_versions({cfg_.api_version});
+  // Other clients' results: complete from the start, a mix of result types.
+  static constexpr job_kind mix[] = {job_kind::clone, job_kind::clone,     job_kind::copy,
+                                     job_kind::bulk_read, job_kind::drive_add, job_kind::drive_remove};
+  for (std::size_t i = 0; i < cfg_.other_results; ++i) {
+    const std::uint64_t h = cfg_.other_results_first_handle + i;
+    job j;
+    j.kind = mix[i % std::size(mix)];
+    j.aux = default_aux(j.kind, h);
+    j.flags = job::other;
+    if (unit(job_random(h, 3)) < cfg_.fail_ratio) j.flags |= job::failed;
+    insert(h, j);
+  }
+  advance(0);
+}
+
+std::optional<std::uint64_t> cluster::end_ms(std::uint64_t handle) const {
+  auto it = jobs_.find(handle);
+  if (it == jobs_.end()) return std::nullopt;
+  return it->second.end_ms();
 }
 
 std::uint64_t cluster::next_random() noexcept { return splitmix64(rng_state_); }
@@ -708,8 +727,12 @@ void cluster::list_async_results(const rpc_call& c, std::uint32_t now_ms, std::s
     out.append(complete ? R"(,"completed":true,"createTime":")" : R"(,"completed":false,"createTime":")");
     write_time(out, j.start_ms);
     out.append(R"(","data":)");
-    if (complete) write_task_payload(out, h, j);
-    else write_details(out, j, now_ms);
+    if (complete) {
+      write_task_payload(out, h, j);
+    } else {  // the vendor's entry members, and the details GetAsyncResult gives
+      out.append(R"({},"details":)");
+      write_details(out, j, now_ms);
+    }
     out.append(R"(,"lastUpdateTime":")");
     write_time(out, complete ? j.end_ms() : now_ms);
     out.append(R"(","resultType":")");
@@ -915,6 +938,7 @@ std::optional<job_record> cluster::record(std::uint64_t handle, std::uint32_t no
   r.evicted = j.flags & job::evicted;
   r.automatic = j.flags & job::automatic;
   r.answer_lost = j.flags & job::lost;
+  r.other = j.flags & job::other;
   return r;
 }
 
@@ -969,6 +993,7 @@ std::string to_json(const stats& s) {
   field("running_jobs", s.running_jobs);
   field("connections_open", s.connections_open);
   field("connections_accepted", s.connections_accepted);
+  field("service_time_ns", s.service_time_ns);
   out.push_back('}');
   return out;
 }

@@ -53,6 +53,7 @@ struct job {
   static constexpr std::uint8_t evicted = 4;   ///< purged by the retention bound
   static constexpr std::uint8_t automatic = 8; ///< created by --auto-jobs
   static constexpr std::uint8_t lost = 16;     ///< an answer carrying complete was not delivered
+  static constexpr std::uint8_t other = 32;    ///< one of config::other_results
 
   std::uint64_t end_ms() const noexcept { return std::uint64_t{start_ms} + run_ms; }
 };
@@ -151,6 +152,8 @@ class cluster {
   std::uint64_t create_job(job_kind kind, std::uint32_t now_ms, std::uint32_t run_ms, bool fail,
                            std::uint32_t aux);
   std::optional<job_record> record(std::uint64_t handle, std::uint32_t now_ms);
+  /// The job's end, in ms since the epoch; nullopt when unknown.
+  std::optional<std::uint64_t> end_ms(std::uint64_t handle) const;
   /// Job-related fields of stats (and the method counters).
   void fill(stats& s, std::uint32_t now_ms);
 

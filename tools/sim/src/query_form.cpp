@@ -78,7 +78,8 @@ void body_from_query(std::string_view query, std::string& body) {
       append_value(params, value);
     }
   }
-  body.assign("{");
+  body.clear();  // not assign("{"): GCC 12 warns falsely (-Wrestrict)
+  body.push_back('{');
   if (has_method) {
     body.append("\"method\":\"");
     append_escaped(body, method);

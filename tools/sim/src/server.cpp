@@ -6,6 +6,7 @@
 
 #include "cert.hpp"
 #include "model.hpp"
+#include "pretty.hpp"
 #include "query_form.hpp"
 #include "rpc.hpp"
 
@@ -429,6 +430,9 @@ struct state {
   connection* conns = nullptr;  ///< intrusive list of live connections (io thread)
 
   std::atomic<std::uint64_t> connections_open{0}, connections_accepted{0}, http_401{0}, requests_total{0};
+  std::atomic<std::uint64_t> service_time_ns{0};
+  /// config::service: when the (one, serial) API endpoint is free again. io thread.
+  std::chrono::steady_clock::time_point busy_until{};
   std::array<std::atomic<std::uint64_t>, detail::fault_count> io_faults{};
 };
 
@@ -616,6 +620,11 @@ class connection : public std::enable_shared_from_this<connection> {
       }
     }
     reader_.reset();
+    if (s_.cfg.pretty) {
+      pretty_.assign(header_room, ' ');
+      detail::append_pretty(pretty_, std::string_view(out_).substr(header_room));
+      out_.swap(pretty_);
+    }
 
     bool close = !keep_alive_;
     if (d_.connection_close) {
@@ -629,7 +638,40 @@ class connection : public std::enable_shared_from_this<connection> {
       quiet_close = true;
     }
     const std::size_t start = put_header("200 OK", "application/json", close);
+    const auto wait = service_wait(out_.size() - header_room);
+    if (wait.count() <= 0) {
+      deliver(info, start, close || quiet_close);
+      return;
+    }
+    // The answer leaves once the cluster would have produced it. Counted as
+    // delivered already: a connection dropped meanwhile takes it back.
+    timer_.expires_after(wait);
+    timer_.async_wait([self = shared_from_this(), info, start, close_after = close || quiet_close](error_code ec) {
+      if (!ec && !self->dead_) {
+        self->deliver(info, start, close_after);
+        return;
+      }
+      const bool dropped = (info.purged && self->d_.drop_after_purge) || self->d_.reset_mid;
+      if (info.complete_handle && !dropped) {
+        std::lock_guard lock(self->s_.mu);
+        self->s_.model.answer_undelivered(info.complete_handle);
+      }
+    });
+  }
 
+  /// config::service: the cost of an answer of `bytes`, served after every
+  /// answer before it (one endpoint, serial). Returns how long to hold it.
+  std::chrono::nanoseconds service_wait(std::size_t bytes) {
+    const service_time& st = s_.cfg.service;
+    if (!st.on()) return std::chrono::nanoseconds(0);
+    const auto cost = st.base + std::chrono::nanoseconds(st.per_kib.count() * static_cast<std::int64_t>(bytes) / 1024);
+    s_.service_time_ns.fetch_add(static_cast<std::uint64_t>(cost.count()), std::memory_order_relaxed);
+    const auto now = std::chrono::steady_clock::now();
+    s_.busy_until = std::max(now, s_.busy_until) + cost;
+    return s_.busy_until - now;
+  }
+
+  void deliver(const answer_info& info, std::size_t start, bool close_after) {
     if (info.purged && d_.drop_after_purge) {
       s_.count_fault(fault_id::drop_after_purge);
       kill();
@@ -643,7 +685,7 @@ class connection : public std::enable_shared_from_this<connection> {
       return;
     }
     complete_handle_ = info.complete_handle;
-    send(start, close || quiet_close);
+    send(start, close_after);
   }
 
   /// Writes the status line and headers right-aligned into the room before
@@ -740,6 +782,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string body_;
   std::string query_;
   std::string out_;
+  std::string pretty_;  ///< --pretty: the indented answer is built here
   decision d_;
   std::uint64_t complete_handle_ = 0;
   std::uint32_t requests_ = 0;
@@ -911,6 +954,7 @@ stats state::snapshot() {
   s.connections_accepted = connections_accepted.load(std::memory_order_relaxed);
   s.http_401 = http_401.load(std::memory_order_relaxed);
   s.requests_total = requests_total.load(std::memory_order_relaxed);
+  s.service_time_ns = service_time_ns.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -973,6 +1017,13 @@ stats server::snapshot() const { return impl_->snapshot(); }
 std::optional<job_record> server::record(std::uint64_t handle) const {
   std::lock_guard lock(impl_->mu);
   return impl_->model.record(handle, impl_->now_ms());
+}
+
+std::optional<std::chrono::steady_clock::time_point> server::completion_time(std::uint64_t handle) const {
+  std::lock_guard lock(impl_->mu);
+  auto end = impl_->model.end_ms(handle);
+  if (!end) return std::nullopt;
+  return impl_->epoch + std::chrono::milliseconds(*end);
 }
 
 std::uint64_t server::create_job(const std::string& result_type, duration run_for, bool fail) {
