@@ -4,6 +4,7 @@
 #pragma once
 
 #include "pollster/sim/server.hpp"
+#include "pollster/tools/json_escape.hpp"
 #include "rpc.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -103,6 +104,21 @@ inline constexpr std::uint64_t total_bytes = 1001390080;
 
 inline std::uint64_t clone_id(std::uint64_t h) noexcept { return h + 100; }
 inline std::uint64_t clone_volume_id(std::uint64_t h) noexcept { return h + 1000; }
+/// The auxiliary number of a job its start did not give one: a volume ID or a drive count.
+inline std::uint32_t default_aux(job_kind k, std::uint64_t h) noexcept {
+  switch (k) {
+    case job_kind::bulk_read:
+    case job_kind::bulk_write:
+    case job_kind::copy:
+      return static_cast<std::uint32_t>(h % 4000 + 1);
+    case job_kind::drive_add:
+    case job_kind::drive_remove:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
 inline bool is_clone_kind(job_kind k) noexcept {
   return k == job_kind::clone || k == job_kind::clone_multi || k == job_kind::copy;
 }
@@ -242,8 +258,8 @@ class cluster {
   std::vector<std::uint64_t> scratch_;
 };
 
-/// JSON string escaping (quotes not included).
-void append_escaped(std::string& out, std::string_view s);
+/// JSON string escaping (quotes not included): the tools' one copy.
+inline void append_escaped(std::string& out, std::string_view s) { tools::append_json_escaped(out, s); }
 void append_uint(std::string& out, std::uint64_t v);
 void append_int(std::string& out, std::int64_t v);
 /// ISO 8601 UTC, seconds: 2016-01-01T22:29:18Z
