@@ -242,6 +242,9 @@ TEST(SimCommand, BadFlagValuesExitWithUsage) {
   EXPECT_EQ(run_sim_command(with({"--cert", "/nonexistent.pem"})), pollster::cli::exit_usage);
   EXPECT_EQ(run_sim_command(with({"--auto-job-type", "Nope"})), pollster::cli::exit_usage);
   EXPECT_EQ(run_sim_command(with({"--seed", "abc"})), pollster::cli::exit_usage);
+  EXPECT_EQ(run_sim_command(with({"--other-results", "many"})), pollster::cli::exit_usage);
+  EXPECT_EQ(run_sim_command(with({"--service-time", "soon"})), pollster::cli::exit_usage);
+  EXPECT_EQ(run_sim_command(with({"--service-time-per-kib", "uniform:1ms:2ms"})), pollster::cli::exit_usage);
 }
 
 }  // namespace
