@@ -35,6 +35,40 @@ std::vector<std::string> json_keys(std::string_view json, std::string_view point
   return keys;
 }
 
+namespace {
+bool sorted(simdjson::dom::element el) {
+  simdjson::dom::object obj;
+  simdjson::dom::array arr;
+  if (!el.get(obj)) {
+    std::string_view prev;
+    bool first = true;
+    for (auto field : obj) {
+      if (!first && !(prev < field.key)) return false;
+      first = false;
+      prev = field.key;
+      if (!sorted(field.value)) return false;
+    }
+  } else if (!el.get(arr)) {
+    for (auto v : arr)
+      if (!sorted(v)) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool keys_sorted_everywhere(std::string_view json) {
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  return parse(p, json, doc) && sorted(doc);
+}
+
+bool is_compact(std::string_view json) {
+  std::string copy(json);
+  std::size_t n = 0;
+  if (simdjson::minify(copy.data(), copy.size(), copy.data(), n)) return false;
+  return std::string_view(copy.data(), n) == json;
+}
+
 long json_array_size(std::string_view json, std::string_view pointer) {
   simdjson::dom::parser p;
   simdjson::dom::element doc, el;

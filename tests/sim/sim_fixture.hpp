@@ -62,6 +62,12 @@ inline std::string no_such_path(std::uint64_t handle, std::string_view id = "1")
          std::to_string(handle) + R"(]","name":"xDBNoSuchPath"},"id":)" + std::string(id) + "}";
 }
 
+/// A handle that never existed, asked at API 12.x.
+inline std::string does_not_exist(std::int64_t handle, std::string_view id = "1") {
+  return R"({"error":{"code":500,"message":"Async handle )" + std::to_string(handle) +
+         R"( does not exist.","name":"xAsyncHandleDoesNotExist"},"id":)" + std::string(id) + "}";
+}
+
 template <class F>
 bool eventually(F f, std::chrono::milliseconds limit = 5000ms) {
   auto deadline = std::chrono::steady_clock::now() + limit;

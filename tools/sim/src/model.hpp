@@ -4,6 +4,7 @@
 #pragma once
 
 #include "pollster/sim/server.hpp"
+#include "pollster/tools/json_escape.hpp"
 #include "rpc.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -11,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <queue>
 #include <string>
@@ -52,6 +54,7 @@ struct job {
   static constexpr std::uint8_t evicted = 4;   ///< purged by the retention bound
   static constexpr std::uint8_t automatic = 8; ///< created by --auto-jobs
   static constexpr std::uint8_t lost = 16;     ///< an answer carrying complete was not delivered
+  static constexpr std::uint8_t other = 32;    ///< one of config::other_results
 
   std::uint64_t end_ms() const noexcept { return std::uint64_t{start_ms} + run_ms; }
 };
@@ -91,6 +94,50 @@ struct answer_info {
   bool purged = false;                ///< this answer purged complete_handle
 };
 
+/// The default QoS curve of a volume (CloneVolume's `curve`, a volume's
+/// `qos.curve`): IOPS by I/O size, keys sorted as strings.
+inline constexpr std::string_view qos_curve =
+    R"({"1048576":15000,"131072":1950,"16384":270,"262144":3900,"32768":500,"4096":100,"524288":7600,"65536":1000,"8192":160})";
+
+/// Total bytes of a simulated clone or bulk volume job (also a clone's totalSize).
+inline constexpr std::uint64_t total_bytes = 1001390080;
+
+inline std::uint64_t clone_id(std::uint64_t h) noexcept { return h + 100; }
+inline std::uint64_t clone_volume_id(std::uint64_t h) noexcept { return h + 1000; }
+/// The auxiliary number of a job its start did not give one: a volume ID or a drive count.
+inline std::uint32_t default_aux(job_kind k, std::uint64_t h) noexcept {
+  switch (k) {
+    case job_kind::bulk_read:
+    case job_kind::bulk_write:
+    case job_kind::copy:
+      return static_cast<std::uint32_t>(h % 4000 + 1);
+    case job_kind::drive_add:
+    case job_kind::drive_remove:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+inline bool is_clone_kind(job_kind k) noexcept {
+  return k == job_kind::clone || k == job_kind::clone_multi || k == job_kind::copy;
+}
+
+// The first problem of a required/optional param, or empty.
+struct param_check {
+  std::string message;
+  bool ok() const { return message.empty(); }
+};
+
+inline void require(param_check& pc, param st, std::string_view name, std::string_view type, bool required = true) {
+  if (!pc.ok()) return;
+  if (st == param::bad) {
+    pc.message = "Invalid type for parameter '" + std::string(name) + "': expected " + std::string(type);
+  } else if (st == param::absent && required) {
+    pc.message = "Missing required parameter '" + std::string(name) + "'";
+  }
+}
+
 /// Draws a duration from a distribution with two uniform numbers in [0,1).
 duration sample(const duration_dist& d, double u1, double u2) noexcept;
 
@@ -100,14 +147,18 @@ class cluster {
 
   /// The base of the bulk volume URLs (https://host:port/).
   void set_bulk_url(std::string url) { bulk_url_ = std::move(url); }
-  void set_supported_versions(std::vector<std::string> v) { versions_ = std::move(v); }
+  /// The API versions served (the URL's /json-rpc/<version>); also GetAPI's lists.
+  void set_supported_versions(std::vector<std::string> v);
+  /// The address GetClusterInfo names as MVIP and SVIP.
+  void set_host(std::string host) { host_ = std::move(host); }
 
   decision draw_faults();
 
   /// Writes the JSON-RPC answer for `call` (a JSON document) at the end of `out`.
-  /// `unknown_version` non-empty: the URL named an unsupported API version.
+  /// `api_version`: the version the URL named (a supported one; empty: the
+  /// configured one). It decides the error for a handle that never existed.
   answer_info answer(const rpc_call& call, const decision& d, std::uint32_t now_ms, std::string& out,
-                     std::string_view unknown_version = {});
+                     std::string_view api_version = {});
 
   void answer_delivered(std::uint64_t handle) noexcept;
   void answer_lost(std::uint64_t handle) noexcept;
@@ -117,6 +168,8 @@ class cluster {
   std::uint64_t create_job(job_kind kind, std::uint32_t now_ms, std::uint32_t run_ms, bool fail,
                            std::uint32_t aux);
   std::optional<job_record> record(std::uint64_t handle, std::uint32_t now_ms);
+  /// The job's end, in ms since the epoch; nullopt when unknown.
+  std::optional<std::uint64_t> end_ms(std::uint64_t handle) const;
   /// Job-related fields of stats (and the method counters).
   void fill(stats& s, std::uint32_t now_ms);
 
@@ -147,18 +200,43 @@ class cluster {
 
   // Answer writers (append to out).
   void write_error(std::string& out, std::string_view id, std::string_view name, std::string_view message);
-  void write_no_such_path(std::string& out, std::string_view id, std::uint64_t handle);
-  answer_info get_async_result(const rpc_call& c, const decision& d, std::uint32_t now_ms, std::string& out);
+  void write_no_such_path(std::string& out, std::string_view id, std::int64_t handle);
+  /// A handle that never existed: xAsyncHandleDoesNotExist from API 12.0 on,
+  /// xDBNoSuchPath before (docs/simulator.md).
+  void write_unknown_handle(std::string& out, std::string_view id, std::int64_t handle, bool api12);
+  void get_api(const rpc_call& c, std::string& out) const;
+  answer_info get_async_result(const rpc_call& c, const decision& d, std::uint32_t now_ms, std::string& out,
+                               bool api12);
   void list_async_results(const rpc_call& c, std::uint32_t now_ms, std::string& out);
   void start_job(const rpc_call& c, std::uint32_t now_ms, std::string& out);
   void write_task_payload(std::string& out, std::uint64_t handle, const job& j) const;
   void write_details(std::string& out, const job& j, std::uint32_t now_ms) const;
   void write_time(std::string& out, std::uint64_t ms) const;
+  void write_bulk_key(std::string& out, std::uint64_t h) const;
+
+  // listings.cpp: the methods orchestration clients wait with.
+  struct volume {  ///< a volume CloneVolume created
+    std::uint64_t handle;  ///< its clone job
+    std::uint32_t account;
+    std::uint32_t create_ms;
+    std::string name;
+  };
+  void list_volumes(const rpc_call& c, std::uint32_t now_ms, std::string& out, bool for_account);
+  void write_volume(std::string& out, std::uint64_t id, const volume& v, std::uint32_t now_ms) const;
+  void get_cluster_info(const rpc_call& c, std::string& out) const;
+  void get_cluster_version_info(const rpc_call& c, std::string& out) const;
+  void list_bulk_volume_jobs(const rpc_call& c, std::uint32_t now_ms, std::string& out);
+  void list_sync_jobs(const rpc_call& c, std::uint32_t now_ms, std::string& out);
+  /// Running jobs of the given kinds, by handle, in scratch_.
+  void running_of(std::uint32_t now_ms, bool (*want)(job_kind));
 
   config cfg_;
   std::int64_t wall_epoch_ms_;
   std::string bulk_url_ = "https://127.0.0.1:8443/";
   std::vector<std::string> versions_;
+  std::string get_api_result_;  ///< GetAPI's result object, built once
+  std::string host_ = "127.0.0.1";
+  std::map<std::uint64_t, volume> volumes_;  ///< by volumeID, as ListVolumes orders them
   std::uint64_t rng_state_;
   bool any_fault_;
 
@@ -180,11 +258,14 @@ class cluster {
   std::vector<std::uint64_t> scratch_;
 };
 
-/// JSON string escaping (quotes not included).
-void append_escaped(std::string& out, std::string_view s);
+/// JSON string escaping (quotes not included): the tools' one copy.
+inline void append_escaped(std::string& out, std::string_view s) { tools::append_json_escaped(out, s); }
 void append_uint(std::string& out, std::uint64_t v);
 void append_int(std::string& out, std::int64_t v);
 /// ISO 8601 UTC, seconds: 2016-01-01T22:29:18Z
 void append_iso8601(std::string& out, std::int64_t unix_ms);
+void append_fixed(std::string& out, double v, int precision);
+/// The major number of an API version ("12.5" -> 12; 0 when not a number).
+unsigned api_major(std::string_view version) noexcept;
 
 }  // namespace pollster::sim::detail

@@ -24,9 +24,15 @@ enum class method : std::uint8_t {
   start_bulk_volume_write,
   add_drives,
   remove_drives,
+  list_volumes,
+  list_volumes_for_account,
+  get_cluster_info,
+  get_cluster_version_info,
+  list_bulk_volume_jobs,
+  list_sync_jobs,
   unknown,
 };
-inline constexpr std::size_t method_count = 11;
+inline constexpr std::size_t method_count = 17;
 
 std::string_view method_name(method m) noexcept;
 method method_from_name(std::string_view name) noexcept;
@@ -67,9 +73,18 @@ struct rpc_call {
   param dst_volume_id_st = param::absent;
   std::int64_t dst_volume_id = 0;
   param name_st = param::absent;
+  std::string_view name;              ///< unescaped; valid until the next parse
+  param account_id_st = param::absent;  ///< accountID (ListVolumesForAccount)
+  std::int64_t account_id = 0;
+  param new_account_id_st = param::absent;  ///< newAccountID (CloneVolume)
+  std::int64_t new_account_id = 0;
+  param start_volume_id_st = param::absent;  ///< startVolumeID (ListVolumes)
+  std::int64_t start_volume_id = 0;
+  param limit_st = param::absent;     ///< limit (ListVolumes)
+  std::int64_t limit = 0;
   param format_st = param::absent;
   param volumes_st = param::absent;
-  std::vector<std::int64_t> volumes;  ///< CloneMultipleVolumes source volume IDs
+  std::vector<std::int64_t> volumes;  ///< CloneMultipleVolumes sources; ListVolumes volumeIDs
   param drives_st = param::absent;
   std::uint32_t drive_count = 0;
   std::string_view first_bad_param;   ///< name of the first mistyped param (static text)

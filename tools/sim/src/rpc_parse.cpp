@@ -4,6 +4,8 @@
 
 #include <simdjson.h>
 
+#include <charconv>
+
 namespace pollster::sim::detail {
 
 static_assert(simdjson::SIMDJSON_PADDING <= json_padding, "request buffers keep json_padding spare bytes");
@@ -26,15 +28,28 @@ std::string_view trim_right(std::string_view s) {
   return s;
 }
 
-// Reads an integer member; a non-integer (string, float, out of range) is bad.
+// Reads an integer member: a JSON integer, or a string holding one (real
+// clusters accept "asyncHandle": "999999999", element-api.md). Anything else
+// (float, bool, other strings, out of range) is bad.
 void read_int(od::value v, param& st, std::int64_t& out) {
   od::json_type t;
-  if (v.type().get(t) || t != od::json_type::number) {
+  if (v.type().get(t)) {
     st = param::bad;
     return;
   }
   std::int64_t x = 0;
-  if (v.get_int64().get(x)) {
+  if (t == od::json_type::string) {
+    std::string_view s;
+    if (v.get_string().get(s) || s.empty()) {
+      st = param::bad;
+      return;
+    }
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+    if (ec != std::errc{} || p != s.data() + s.size()) {
+      st = param::bad;
+      return;
+    }
+  } else if (t != od::json_type::number || v.get_int64().get(x)) {
     st = param::bad;
     return;
   }
@@ -42,9 +57,14 @@ void read_int(od::value v, param& st, std::int64_t& out) {
   st = param::ok;
 }
 
-void read_string_presence(od::value v, param& st) {
-  std::string_view s;
-  st = v.get_string().get(s) ? param::bad : param::ok;
+void read_string(od::value v, param& st, std::string_view& out) {
+  st = v.get_string().get(out) ? param::bad : param::ok;
+}
+
+// An integer member: read, and the first mistyped one named.
+void int_param(od::value v, rpc_call& c, std::string_view name, param& st, std::int64_t& out) {
+  read_int(v, st, out);
+  if (st == param::bad && c.first_bad_param.empty()) c.first_bad_param = name;
 }
 
 // Returns false when the document turned out malformed (not merely mistyped).
@@ -56,8 +76,7 @@ bool read_params(od::object params, rpc_call& c) {
     if (field.unescaped_key().get(key)) return false;
     od::value v = field.value();
     if (key == "asyncHandle") {
-      read_int(v, c.async_handle_st, c.async_handle);
-      if (c.async_handle_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "asyncHandle";
+      int_param(v, c, "asyncHandle", c.async_handle_st, c.async_handle);
     } else if (key == "keepResult") {
       bool b = false;
       if (v.get_bool().get(b)) {
@@ -91,16 +110,23 @@ bool read_params(od::object params, rpc_call& c) {
       }
       if (c.result_types_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "asyncResultTypes";
     } else if (key == "volumeID") {
-      read_int(v, c.volume_id_st, c.volume_id);
-      if (c.volume_id_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "volumeID";
+      int_param(v, c, "volumeID", c.volume_id_st, c.volume_id);
     } else if (key == "dstVolumeID") {
-      read_int(v, c.dst_volume_id_st, c.dst_volume_id);
-      if (c.dst_volume_id_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "dstVolumeID";
+      int_param(v, c, "dstVolumeID", c.dst_volume_id_st, c.dst_volume_id);
+    } else if (key == "accountID") {
+      int_param(v, c, "accountID", c.account_id_st, c.account_id);
+    } else if (key == "newAccountID") {
+      int_param(v, c, "newAccountID", c.new_account_id_st, c.new_account_id);
+    } else if (key == "startVolumeID") {
+      int_param(v, c, "startVolumeID", c.start_volume_id_st, c.start_volume_id);
+    } else if (key == "limit") {
+      int_param(v, c, "limit", c.limit_st, c.limit);
     } else if (key == "name") {
-      read_string_presence(v, c.name_st);
+      read_string(v, c.name_st, c.name);
       if (c.name_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "name";
     } else if (key == "format") {
-      read_string_presence(v, c.format_st);
+      std::string_view ignored;
+      read_string(v, c.format_st, ignored);
       if (c.format_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "format";
     } else if (key == "volumes" || key == "volumeIDs") {
       // CloneMultipleVolumes: [{"volumeID": N, ...}, ...] (plain integers accepted too).

@@ -41,6 +41,16 @@ struct faults {
   duration slow_handshake{};            ///< delay before each TLS handshake
 };
 
+/// What an answer costs the cluster: base + per_kib x (answer bytes / 1024).
+/// Answers are served one at a time, like one API endpoint (the MVIP): each
+/// waits for the ones before it, so a long list holds up every client. Zero
+/// (the default): off.
+struct service_time {
+  duration base{};     ///< per answer
+  duration per_kib{};  ///< per 1024 bytes of answer body
+  bool on() const { return base.count() > 0 || per_kib.count() > 0; }
+};
+
 struct config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t port = 0;               ///< 0: ephemeral
@@ -57,6 +67,13 @@ struct config {
   std::uint64_t seed = 1;
   // Additions (beyond the lead's contract):
   std::string auto_job_result_type = "Clone";  ///< resultType of --auto-jobs jobs
+  /// Completed results that are not ours (other clients'), kept on the
+  /// cluster and listed by ListAsyncResults like ours; handles from
+  /// other_results_first_handle on, complete from the start.
+  std::size_t other_results = 0;
+  std::uint64_t other_results_first_handle = 1'000'000'000;
+  service_time service;
+  bool pretty = false;  ///< indent answers (valid JSON; some servers and proxies do)
 };
 
 struct stats {
@@ -71,6 +88,7 @@ struct stats {
   std::uint64_t results_evicted = 0;   ///< purged by the retention bound
   std::uint64_t running_jobs = 0;      ///< of live_jobs, still running
   std::uint64_t requests_total = 0;    ///< HTTP requests read (any outcome)
+  std::uint64_t service_time_ns = 0;   ///< total cost of the answers (config::service)
 };
 
 /// One-line JSON rendering of stats (what `pollster sim` dumps).
@@ -90,6 +108,7 @@ struct job_record {
   bool evicted = false;      ///< purged by the retention bound, not by an answer
   bool automatic = false;    ///< created by --auto-jobs at its first query
   bool answer_lost = false;  ///< an answer carrying complete was dropped or cut (fault)
+  bool other = false;        ///< one of config::other_results
 };
 
 class server {
@@ -128,6 +147,13 @@ class server {
   /// Creates a job as CloneVolume would, with an explicit duration/failure.
   /// Thread-safe. Returns its handle.
   std::uint64_t create_job(const std::string& result_type, duration run_for, bool fail);
+
+  /// When the job of `handle` completed, or will complete, on the simulator's
+  /// clock (to the millisecond: an answer says complete from then on);
+  /// nullopt for a handle it does not know. For measuring detection delay:
+  /// the in-process user compares it with when it learned the outcome.
+  /// Thread-safe (takes the model's mutex; no allocation).
+  std::optional<std::chrono::steady_clock::time_point> completion_time(std::uint64_t handle) const;
 
  private:
   struct impl;

@@ -29,6 +29,10 @@ struct sim_options {
   std::string retention = "1000000";
   std::string body_limit = "1MiB";
   std::string seed = "1";
+  std::string other_results = "0";
+  std::string service_time = "0";
+  std::string service_time_per_kib = "0";
+  bool pretty = false;
   // faults
   std::string latency = "0";
   std::string latency_ratio;
@@ -151,6 +155,11 @@ sim::config make_config(const sim_options& o) {
   cfg.retention = integer<std::size_t>("--retention", o.retention);
   cfg.body_limit = bytes("--body-limit", o.body_limit);
   cfg.seed = integer<std::uint64_t>("--seed", o.seed);
+  cfg.other_results = integer<std::size_t>("--other-results", o.other_results);
+  if (cfg.other_results > 100'000'000) throw usage_error("--other-results wants at most 100000000");
+  cfg.service.base = fixed_duration("--service-time", o.service_time);
+  cfg.service.per_kib = fixed_duration("--service-time-per-kib", o.service_time_per_kib);
+  cfg.pretty = o.pretty;
 
   sim::faults& f = cfg.fault;
   f.latency = dist("--latency", o.latency);
@@ -231,6 +240,18 @@ command add_sim_command(CLI::App& parent) {
   app->add_option("--body-limit", o->body_limit, "largest request body accepted, else HTTP 413 (default 1MiB)")
       ->group(jobs);
   app->add_option("--seed", o->seed, "seed of every random decision (default 1)")->group(jobs);
+  app->add_option("--other-results", o->other_results,
+                  "completed results of other clients kept on the cluster, listed like ours (default 0)")
+      ->group(jobs);
+
+  auto* cost = "Cost to the cluster (off by default)";
+  app->add_option("--service-time", o->service_time,
+                  "cost of each answer; answers are served one at a time (like one MVIP)")
+      ->group(cost);
+  app->add_option("--service-time-per-kib", o->service_time_per_kib,
+                  "added cost per KiB of answer: a long ListAsyncResults costs more")
+      ->group(cost);
+  app->add_flag("--pretty", o->pretty, "indent the JSON answers (as some servers and proxies do)")->group(cost);
 
   auto* faults = "Faults (ratios are per request, 0..1)";
   app->add_option("--latency", o->latency, "added before answering: 50ms | uniform:10ms:200ms | lognormal:M:S")
