@@ -294,12 +294,15 @@ def case_shards():
         check("merge: shards = 2", m["shards"] == 2 and sorted(m["parameters"]["merged_shards"]) == ["0/2", "1/2"])
         check("merge: handle numbers never overlapped (no gone)", m["waits"]["gone"] == 0)
         check_html("merge", path("merged.html"))
-        # Merging the merged report with itself doubles every count.
+        check("merge: one table line per shard", len(re.findall(r"^  shard [01] ", out, re.M)) == 2, out)
+        check("merge: per-shard summary in the JSON",
+              [(x["index"], x["requests"]) for x in m["shard_summaries"]] ==
+              [(k, shards[k]["requests"]) for k in (0, 1)], m["shard_summaries"])
+        # A merged report names no shard: merging it again is refused (see merge_test.py for the others).
         rc, out, err = run(["report", "merge", path("merged.json"), path("merged.json"), "--json", path("m2.json")])
-        m2 = json.load(open(path("m2.json")))
-        check("merge of merges: exit 0 and doubled", rc == 0 and m2["requests"] == 2 * m["requests"], err)
+        check("merge of merges: refused", rc == 2 and "names no shard" in err and not os.path.exists(path("m2.json")), err)
         rc, out, err = run(["report", "merge", path("shard0.json"), path("shard0.json")])
-        check("merge: a shard given twice is warned about", rc == 0 and "appears twice" in err, err)
+        check("merge: a shard given twice is refused", rc == 2 and "given twice" in err, err)
     finally:
         stop_sim(sim)
 
