@@ -5,23 +5,17 @@ set, not the figures).
 
 Usage: merge_test.py PATH/TO/pollster CASE
 """
-import copy
 import json
 import os
 import subprocess
 import sys
 import tempfile
 
+from report_checks import bucket_of, check, finish
+
 P = sys.argv[1]
 CASE = sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="pollster-merge-test-")
-failures = []
-
-
-def check(name, cond, detail=""):
-    if not cond:
-        failures.append(name)
-        print(f"FAIL: {name} {detail}".rstrip(), flush=True)
 
 
 def report(k, n, requests=100, **params):
@@ -29,8 +23,7 @@ def report(k, n, requests=100, **params):
     p = {"target": "https://127.0.0.1:1/json-rpc/12.5", "handles": 64, "connections": 8, "threads": 1,
          "duration_s": 10, "rate": 0, "shard": f"{k}/{n}", "purge": "after"}
     p.update(params)
-    shift = (1000000).bit_length() - 1 - 7
-    bucket = shift * 128 + (1000000 >> shift)  # histogram::index_of(1'000'000), 7 sub-bucket bits
+    bucket = bucket_of(1000000)
     return {"tool": "pollster load", "schema_version": 1, "mode": "closed", "started_at_unix": 1700000000.0,
             "duration_s": 10.0, "requests": requests, "completed": requests, "errors": {"timeout": k},
             "waits": {"succeeded": requests}, "parameters": p,
@@ -123,7 +116,4 @@ def case_partial():
 
 
 {"refusals": case_refusals, "whole": case_whole, "partial": case_partial}[CASE]()
-if failures:
-    print(f"{len(failures)} check(s) failed in {CASE}", flush=True)
-    sys.exit(1)
-print(f"{CASE}: all checks passed")
+finish(CASE)

@@ -293,13 +293,26 @@ TEST(Format, Latency) {
 }
 
 TEST(Format, HtmlIsSelfContained) {
-  const std::string html = to_html(sample_report(1, 1));
+  load_report r = sample_report(1, 1);
+  r.thresholds.push_back({"p99<5ms", "p99", 1.5, true});
+  r.thresholds.push_back({"error_ratio<0.1%", "error_ratio", 0.003, false});
+  r.command_line = "pollster load </script><b>";
+  const std::string html = to_html(r);
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
-  EXPECT_EQ(html.find("http://"), std::string::npos);
-  EXPECT_EQ(html.find("https://"), std::string::npos);
-  EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_NE(html.find("<polyline"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  EXPECT_EQ(html.find(" src="), std::string::npos);
+  EXPECT_EQ(html.find("sourceMappingURL"), std::string::npos);
+  EXPECT_NE(html.find("Dygraph"), std::string::npos);  // inlined at build time
   EXPECT_NE(html.find("embedded &quot;simulator&quot;"), std::string::npos);  // escaped
+  EXPECT_NE(html.find("pollster load &lt;/script&gt;&lt;b&gt;"), std::string::npos);
+  EXPECT_NE(html.find("FAIL: a threshold was crossed"), std::string::npos);
+  EXPECT_NE(html.find("p99&lt;5ms"), std::string::npos);
+  // The chart data: the latency threshold's limit, read from its expression, in ms.
+  EXPECT_NE(html.find(R"({"expr":"p99<5ms","ms":5E0,"ok":true})"), std::string::npos);
+  // Three script elements: data, dygraphs, the page's own; nothing in them closes one early.
+  std::size_t n = 0;
+  for (std::size_t at = html.find("</script>"); at != std::string::npos; at = html.find("</script>", at + 1)) ++n;
+  EXPECT_EQ(n, 3u);
 }
 
 }  // namespace

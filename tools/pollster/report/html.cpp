@@ -1,12 +1,18 @@
 #include "html.hpp"
 
-#include <algorithm>
-#include <cmath>
+#include <boost/json.hpp>
+#include <charconv>
+#include <ctime>
+#include <set>
 
+#include "dygraphs_inline.hpp"
 #include "json.hpp"
+#include "pollster/version.hpp"
 #include "table.hpp"
 
 namespace pollster::cli {
+
+namespace bj = boost::json;
 
 namespace {
 
@@ -24,141 +30,214 @@ std::string html_escape(std::string_view s) {
   return o;
 }
 
-struct line_series {
-  std::string name, color;
-  std::vector<double> y;
-};
-
-// A round axis maximum: 1, 2 or 5 times a power of ten, at least `v`.
-double nice_ceiling(double v) {
-  if (!(v > 0)) return 1;
-  const double p = std::pow(10.0, std::floor(std::log10(v)));
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
-    if (m * p >= v) return m * p;
-  return 10 * p;
+bool is_latency_metric(const std::string& m) {
+  return m == "p50" || m == "p90" || m == "p99" || m == "p99.9" || m == "max";
 }
 
-std::string axis_number(double v) {
-  if (v >= 100 || v == std::floor(v)) return fixed(v, 0);
-  if (v >= 1) return fixed(v, 1);
-  if (v >= 0.01) return fixed(v, 2);
-  return fixed(v, 3);
+// The limit of a latency threshold in ms, read from its expression
+// ("p99<250ms", "max <= 1.5s"); nullopt when it does not read as one.
+std::optional<double> latency_limit_ms(const threshold_result& t) {
+  const auto op = t.expr.find_first_of("<>");
+  if (op == std::string::npos) return std::nullopt;
+  std::size_t at = t.expr.find_first_not_of("<>= ", op);
+  if (at == std::string::npos) return std::nullopt;
+  double v = 0;
+  auto [end, ec] = std::from_chars(t.expr.data() + at, t.expr.data() + t.expr.size(), v);
+  if (ec != std::errc()) return std::nullopt;
+  const std::string_view unit(end, t.expr.data() + t.expr.size() - end);
+  if (unit == "us") return v / 1e3;
+  if (unit == "ms") return v;
+  if (unit == "s") return v * 1e3;
+  return std::nullopt;
 }
 
-// A line chart of per-second values. `log_scale`: a logarithmic y axis (for
-// latencies, whose max can be a hundred times the median).
-std::string svg_chart(const std::string& title, const std::string& unit, const std::vector<double>& x,
-                      const std::vector<line_series>& lines, bool log_scale = false) {
-  const double W = 860, H = 280, left = 70, right = 20, top = 30, bottom = 40;
-  const double pw = W - left - right, ph = H - top - bottom;
-  double ymax = 0, xmax = 0, ymin_pos = 0;
-  for (const auto& l : lines)
-    for (double v : l.y) {
-      ymax = std::max(ymax, v);
-      if (v > 0 && (ymin_pos == 0 || v < ymin_pos)) ymin_pos = v;
-    }
-  for (double v : x) xmax = std::max(xmax, v);
-  if (xmax <= 0) xmax = 1;
-  // Linear: 0..a round maximum. Log: whole decades around the values.
-  double lo_dec = 0, hi_dec = 1;
-  if (log_scale) {
-    if (ymin_pos <= 0) ymin_pos = ymax > 0 ? ymax : 1;
-    lo_dec = std::floor(std::log10(ymin_pos));
-    hi_dec = std::ceil(std::log10(std::max(ymax, ymin_pos)));
-    if (hi_dec <= lo_dec) hi_dec = lo_dec + 1;
-  } else {
-    ymax = nice_ceiling(ymax);
-  }
-  auto yfrac = [&](double v) {
-    if (!log_scale) return v / ymax;
-    if (v <= 0) return 0.0;
-    return std::clamp((std::log10(v) - lo_dec) / (hi_dec - lo_dec), 0.0, 1.0);
-  };
-  auto px = [&](double v) { return fixed(left + pw * v / xmax, 1); };
-  auto py = [&](double v) { return fixed(top + ph - ph * yfrac(v), 1); };
-  std::string s = "<svg width=\"" + fixed(W, 0) + "\" height=\"" + fixed(H, 0) + "\" viewBox=\"0 0 " +
-                  fixed(W, 0) + " " + fixed(H, 0) + "\" role=\"img\" aria-label=\"" + html_escape(title) +
-                  "\">\n";
-  s += "<text x=\"" + fixed(left, 0) + "\" y=\"18\" class=\"title\">" + html_escape(title) + "</text>\n";
-  std::vector<double> ticks;
-  if (log_scale)
-    for (double d = lo_dec; d <= hi_dec + 1e-9; ++d) ticks.push_back(std::pow(10.0, d));
-  else
-    for (int i = 0; i <= 4; ++i) ticks.push_back(ymax * i / 4);
-  for (double v : ticks) {
-    s += "<line x1=\"" + fixed(left, 0) + "\" x2=\"" + fixed(W - right, 0) + "\" y1=\"" + py(v) +
-         "\" y2=\"" + py(v) + "\" class=\"grid\"/>";
-    s += "<text x=\"" + fixed(left - 6, 0) + "\" y=\"" + py(v) + "\" dy=\"4\" text-anchor=\"end\">" +
-         axis_number(v) + "</text>\n";
-  }
-  const double xstep = nice_ceiling(xmax / 10);
-  for (double v = 0; v <= xmax + 1e-9; v += xstep)
-    s += "<text x=\"" + px(v) + "\" y=\"" + fixed(H - bottom + 16, 0) + "\" text-anchor=\"middle\">" +
-         axis_number(v) + "</text>";
-  s += "\n<text x=\"" + fixed(left + pw / 2, 0) + "\" y=\"" + fixed(H - 4, 0) +
-       "\" text-anchor=\"middle\">seconds since the start</text>";
-  s += "<text x=\"14\" y=\"" + fixed(top + ph / 2, 0) + "\" transform=\"rotate(-90 14 " +
-       fixed(top + ph / 2, 0) + ")\" text-anchor=\"middle\">" + html_escape(unit) + "</text>\n";
-  s += "<rect x=\"" + fixed(left, 0) + "\" y=\"" + fixed(top, 0) + "\" width=\"" + fixed(pw, 0) +
-       "\" height=\"" + fixed(ph, 0) + "\" class=\"frame\"/>\n";
-  double lx = left + 10;
-  for (const auto& l : lines) {
-    s += "<polyline fill=\"none\" stroke=\"" + l.color + "\" stroke-width=\"2\" points=\"";
-    for (std::size_t i = 0; i < l.y.size() && i < x.size(); ++i) {
-      if (i) s += ' ';
-      s += px(x[i]) + "," + py(l.y[i]);
-    }
-    s += "\"/>\n";
-    if (x.size() == 1)
-      s += "<circle cx=\"" + px(x[0]) + "\" cy=\"" + py(l.y[0]) + "\" r=\"3\" fill=\"" + l.color + "\"/>";
-    s += "<rect x=\"" + fixed(lx, 0) + "\" y=\"" + fixed(top + 6, 0) + "\" width=\"12\" height=\"4\" fill=\"" +
-         l.color + "\"/><text x=\"" + fixed(lx + 16, 0) + "\" y=\"" + fixed(top + 12, 0) + "\">" +
-         html_escape(l.name) + "</text>\n";
-    lx += 24 + 8.0 * static_cast<double>(l.name.size());
-  }
-  s += "</svg>\n";
-  return s;
+std::string observed_text(const threshold_result& t) {
+  if (is_latency_metric(t.metric)) return format_latency(static_cast<std::uint64_t>(t.observed * 1e6));
+  if (t.metric == "error_ratio") return fixed(100 * t.observed, 3) + "%";
+  if (t.metric.find("rate") != std::string::npos) return fixed(t.observed, 1) + " /s";
+  return fixed(t.observed, 3);
 }
+
+// What the page's script draws, as one JSON object.
+bj::object chart_data(const load_report& r) {
+  std::set<std::string> kinds;
+  bool any_errors = false;
+  for (const interval& iv : r.series) {
+    for (const auto& [k, v] : iv.errors_by_kind) kinds.insert(k);
+    any_errors = any_errors || iv.errors;
+  }
+  const bool open_loop = r.mode == "rate";
+  bj::array rate_labels{"seconds", "requests/s", "completions/s"};
+  if (open_loop) rate_labels.push_back("target/s");
+  bj::array error_labels;
+  for (const std::string& k : kinds) error_labels.push_back(bj::string("errors/s: " + k));
+  if (kinds.empty() && any_errors) error_labels.push_back("errors/s");
+  for (const auto& l : error_labels) rate_labels.push_back(l);
+
+  bj::array rates, latency;
+  for (const interval& iv : r.series) {
+    const double dt = iv.dt > 0 ? iv.dt : 1;
+    bj::array row{iv.t, iv.requests / dt, iv.completed / dt};
+    if (open_loop) row.push_back(iv.target_rate > 0 ? iv.target_rate : r.rate_target);
+    if (!kinds.empty())
+      for (const std::string& k : kinds) {
+        auto it = iv.errors_by_kind.find(k);
+        row.push_back((it == iv.errors_by_kind.end() ? 0 : it->second) / dt);
+      }
+    else if (any_errors)
+      row.push_back(iv.errors / dt);
+    rates.push_back(std::move(row));
+    const histogram h = iv.latency();
+    // Log axis: an interval without answers has no latency (null, not 0).
+    auto ms = [&](std::uint64_t ns) -> bj::value {
+      if (!h.count()) return nullptr;
+      return static_cast<double>(ns) / 1e6;
+    };
+    latency.push_back(bj::array{iv.t, ms(h.percentile(50)), ms(h.percentile(90)), ms(h.percentile(99)), ms(h.max())});
+  }
+  bj::array distribution;
+  for (const auto& [i, c] : r.latency.sparse())
+    distribution.push_back(bj::array{static_cast<double>(histogram::highest(i)) / 1e6, c});
+  bj::array limits;
+  for (const threshold_result& t : r.thresholds)
+    if (is_latency_metric(t.metric))
+      if (auto ms = latency_limit_ms(t)) limits.push_back(bj::object{{"expr", t.expr}, {"ms", *ms}, {"ok", t.ok}});
+  bj::object d;
+  d["warmup_s"] = r.warmup_s;
+  d["rate_labels"] = std::move(rate_labels);
+  d["error_labels"] = std::move(error_labels);
+  d["rates"] = std::move(rates);
+  d["latency"] = std::move(latency);
+  d["distribution"] = std::move(distribution);
+  d["latency_thresholds"] = std::move(limits);
+  return d;
+}
+
+// Draws the charts from #report-data, then marks the page (data-charts) so
+// that a headless browser can tell that the script ran to its end.
+constexpr std::string_view page_script = R"js(
+(function () {
+  "use strict";
+  var d = JSON.parse(document.getElementById("report-data").textContent);
+  function warmup(ctx, area, g) {
+    if (!(d.warmup_s > 0)) return;
+    var left = g.toDomXCoord(Math.max(g.xAxisRange()[0], 0));
+    var right = g.toDomXCoord(Math.min(d.warmup_s, g.xAxisRange()[1]));
+    if (right <= left) return;
+    ctx.fillStyle = "rgba(120,120,120,0.22)";
+    ctx.fillRect(left, area.y, right - left, area.h);
+    ctx.fillStyle = "#555";
+    ctx.fillText("warm-up", left + 4, area.y + 12);
+  }
+  function limit(ctx, area, t, horizontal, at) {
+    ctx.save();
+    ctx.strokeStyle = t.ok ? "#2a7d2a" : "#c62828";
+    ctx.fillStyle = ctx.strokeStyle;
+    ctx.setLineDash([6, 4]);
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    if (horizontal) { ctx.moveTo(area.x, at); ctx.lineTo(area.x + area.w, at); }
+    else { ctx.moveTo(at, area.y); ctx.lineTo(at, area.y + area.h); }
+    ctx.stroke();
+    ctx.fillText(t.expr, horizontal ? area.x + area.w - 90 : at + 4, horizontal ? at - 4 : area.y + 24);
+    ctx.restore();
+  }
+  var common = { legend: "always", labelsSeparateLines: false, strokeWidth: 1.8, gridLineColor: "#e5e5e5",
+                 xlabel: "seconds since the start", height: 300 };
+  function opts(extra) { var o = {}, k; for (k in common) o[k] = common[k]; for (k in extra) o[k] = extra[k]; return o; }
+  // A range that holds the values and every latency threshold, so that a
+  // limit far above the data is still drawn (log axes: a margin each side).
+  function span(values) {
+    var lo = Infinity, hi = 0;
+    values.concat(d.latency_thresholds.map(function (t) { return t.ms; })).forEach(function (v) {
+      if (v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    });
+    return hi > 0 ? [lo / 1.5, hi * 1.5] : null;
+  }
+  var charts = 0;
+  if (d.rates.length) {
+    var series = {};
+    d.error_labels.forEach(function (l) { series[l] = { axis: "y2" }; });
+    if (d.rate_labels.indexOf("target/s") >= 0) series["target/s"] = { strokePattern: [8, 4], color: "#888" };
+    new Dygraph(document.getElementById("chart-rates"), d.rates, opts({
+      labels: d.rate_labels, series: series, ylabel: "requests per second",
+      y2label: d.error_labels.length ? "errors per second" : undefined,
+      axes: { y2: { independentTicks: true, drawGrid: false } },
+      labelsDiv: document.getElementById("legend-rates"), underlayCallback: warmup }));
+    new Dygraph(document.getElementById("chart-latency"), d.latency, opts({
+      labels: ["seconds", "p50", "p90", "p99", "max"], logscale: true, ylabel: "milliseconds (log)",
+      valueRange: span([].concat.apply([], d.latency.map(function (r) { return r.slice(1); }))),
+      colors: ["#2ca02c", "#1f77b4", "#ff7f0e", "#d62728"],
+      labelsDiv: document.getElementById("legend-latency"),
+      underlayCallback: function (ctx, area, g) {
+        warmup(ctx, area, g);
+        d.latency_thresholds.forEach(function (t) { limit(ctx, area, t, true, g.toDomYCoord(t.ms)); });
+      } }));
+    charts += 2;
+  }
+  if (d.distribution.length) {
+    new Dygraph(document.getElementById("chart-distribution"), d.distribution, opts({
+      labels: ["latency (ms)", "requests"], xlabel: "latency, milliseconds (log; bucket upper bounds)",
+      ylabel: "requests", stepPlot: true, fillGraph: true, axes: { x: { logscale: true } },
+      dateWindow: span(d.distribution.map(function (r) { return r[0]; })),
+      labelsDiv: document.getElementById("legend-distribution"),
+      underlayCallback: function (ctx, area, g) {
+        // toPercentXCoord, not toDomXCoord: only the former follows a log x axis.
+        d.latency_thresholds.forEach(function (t) { limit(ctx, area, t, false, area.x + g.toPercentXCoord(t.ms) * area.w); });
+      } }));
+    charts += 1;
+  }
+  document.body.setAttribute("data-charts", "ready:" + charts);
+})();
+)js";
 
 }  // namespace
 
 std::string to_html(const load_report& r) {
-  std::vector<double> x;
-  line_series req{"requests/s", "#1f77b4", {}}, done{"completions/s", "#2ca02c", {}},
-      err{"errors/s", "#d62728", {}};
-  line_series p50{"p50", "#2ca02c", {}}, p90{"p90", "#1f77b4", {}}, p99{"p99", "#ff7f0e", {}},
-      mx{"max", "#d62728", {}};
-  bool any_errors = false;
-  for (const interval& iv : r.series) {
-    const double dt = iv.dt > 0 ? iv.dt : 1;
-    x.push_back(iv.t);
-    req.y.push_back(iv.requests / dt);
-    done.y.push_back(iv.completed / dt);
-    err.y.push_back(iv.errors / dt);
-    any_errors = any_errors || iv.errors;
-    const histogram h = iv.latency();
-    p50.y.push_back(h.percentile(50) / 1e6);
-    p90.y.push_back(h.percentile(90) / 1e6);
-    p99.y.push_back(h.percentile(99) / 1e6);
-    mx.y.push_back(h.max() / 1e6);
-  }
-  std::vector<line_series> rates{req, done};
-  if (any_errors) rates.push_back(err);
   std::string o =
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<title>pollster load report</title>\n<style>\n"
-      "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:920px}\n"
-      "table{border-collapse:collapse;margin:1em 0}td,th{padding:3px 12px;text-align:left;"
-      "border-bottom:1px solid #ddd}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
-      "svg{display:block;margin:1.5em 0;font-size:12px}svg .title{font-weight:bold;font-size:14px}\n"
-      "svg .grid{stroke:#e5e5e5}svg .frame{fill:none;stroke:#999}\n"
-      "pre{background:#f6f6f6;padding:1em;overflow:auto}\n</style>\n</head>\n<body>\n";
-  o += "<h1>pollster load</h1>\n<p>" + html_escape(describe(r)) + "</p>\n<table>\n";
+      "<title>pollster load report</title>\n<style>\n";
+  o += dygraphs_css();
+  o += "\nbody{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1000px}\n"
+       "table{border-collapse:collapse;margin:1em 0}td,th{padding:3px 12px;text-align:left;"
+       "border-bottom:1px solid #ddd}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+       ".banner{padding:.8em 1.2em;border-radius:6px;margin:1em 0;font-weight:600}\n"
+       ".pass{background:#e3f4e3;border:1px solid #2a7d2a}.fail{background:#fde4e4;border:1px solid #c62828}"
+       ".none{background:#f1f1f1;border:1px solid #aaa}.banner ul{margin:.4em 0 0;font-weight:400}\n"
+       ".legend{font-size:13px;min-height:1.4em;margin:.3em 0}.chart{width:100%;margin-bottom:1.5em}\n"
+       ".meta{color:#555;font-size:14px}code{background:#f6f6f6;padding:1px 4px}\n"
+       "pre{background:#f6f6f6;padding:1em;overflow:auto}\n</style>\n</head>\n<body>\n";
+  o += "<h1>pollster load</h1>\n<p>" + html_escape(describe(r)) + "</p>\n";
+  // Who made it, when, how.
+  char date[64] = "?";
+  const std::time_t started = static_cast<std::time_t>(r.started_at_unix);
+  std::tm tm{};
+  if (r.started_at_unix > 0 && gmtime_r(&started, &tm)) std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  o += "<p class=\"meta\">pollster " + html_escape(r.version.empty() ? std::string(pollster::version()) : r.version) +
+       " &middot; started " + date + (r.command_line.empty() ? "" : " &middot; <code>" + html_escape(r.command_line) + "</code>") +
+       "</p>\n";
+  // The verdict.
+  if (r.thresholds.empty()) {
+    o += "<div class=\"banner none\" id=\"verdict\">No thresholds set (pollster load --threshold EXPR)</div>\n";
+  } else {
+    bool all_ok = true;
+    for (const threshold_result& t : r.thresholds) all_ok = all_ok && t.ok;
+    o += std::string("<div class=\"banner ") + (all_ok ? "pass" : "fail") + "\" id=\"verdict\">" +
+         (all_ok ? "PASS: every threshold held" : "FAIL: a threshold was crossed") + "<ul>\n";
+    for (const threshold_result& t : r.thresholds)
+      o += std::string("<li>") + (t.ok ? "&#10003; " : "&#10007; ") + "<code>" + html_escape(t.expr) + "</code>: observed " +
+           html_escape(observed_text(t)) + "</li>\n";
+    o += "</ul></div>\n";
+  }
+  if (r.rate_shortfall)
+    o += "<div class=\"banner fail\">The open loop fell short: " + fixed(r.achieved_rate, 1) + " of " +
+         fixed(r.rate_target, 1) + " sends per second, or more than 1% of sends late</div>\n";
+  o += "<table>\n";
   auto row = [&](const std::string& k, const std::string& v) {
     o += "<tr><th>" + html_escape(k) + "</th><td class=\"n\">" + html_escape(v) + "</td></tr>\n";
   };
   const histogram& h = r.latency;
-  row("duration", fixed(r.duration_s, 2) + " s");
+  row("duration", fixed(r.duration_s, 2) + " s" + (r.warmup_s > 0 ? " (after " + fixed(r.warmup_s, 1) + " s of warm-up)" : ""));
   row("requests", std::to_string(r.requests));
   row("requests/s", fixed(r.requests_per_s(), 1));
   row("completed", std::to_string(r.completed));
@@ -175,6 +254,7 @@ std::string to_html(const load_report& r) {
   if (r.mode == "rate") {
     row("sends scheduled", std::to_string(r.scheduled));
     row("sends late", std::to_string(r.late));
+    row("releases", std::to_string(r.releases));
   }
   o += "</table>\n";
   if (!r.shard_summaries.empty()) {
@@ -185,12 +265,14 @@ std::string to_html(const load_report& r) {
            "</td><td>" + html_escape(s.file) + "</td></tr>\n";
     o += "</table>\n";
   }
-  if (r.series.empty()) {
-    o += "<p>No per-second series in this report.</p>\n";
-  } else {
-    o += svg_chart("Requests and completions per second", "per second", x, rates);
-    o += svg_chart("Latency percentiles per second (log scale)", "milliseconds", x, {p50, p90, p99, mx}, true);
-  }
+  if (r.series.empty()) o += "<p>No per-second series in this report.</p>\n";
+  o += "<h2>Requests, completions and errors per second</h2>\n"
+       "<div class=\"legend\" id=\"legend-rates\"></div><div class=\"chart\" id=\"chart-rates\"></div>\n"
+       "<h2>Latency percentiles per second</h2>\n"
+       "<div class=\"legend\" id=\"legend-latency\"></div><div class=\"chart\" id=\"chart-latency\"></div>\n"
+       "<h2>Latency distribution</h2>\n"
+       "<div class=\"legend\" id=\"legend-distribution\"></div><div class=\"chart\" id=\"chart-distribution\"></div>\n"
+       "<p class=\"meta\">Drag to zoom, double-click to zoom out; values show on hover.</p>\n";
   o += "<h2>Report</h2>\n<pre>" + html_escape(to_table(r)) + "</pre>\n";
   o += "<h2>Parameters</h2>\n<pre>";
   std::string params;
@@ -200,7 +282,16 @@ std::string to_html(const load_report& r) {
     params += to_json_text(v);
     params += '\n';
   }
-  o += html_escape(params) + "</pre>\n</body>\n</html>\n";
+  o += html_escape(params) + "</pre>\n";
+  // The data as JSON in a non-executed script element; "</" written "<\/" so
+  // that no string in it can close the element.
+  std::string data = bj::serialize(chart_data(r));
+  for (std::size_t at = data.find("</"); at != std::string::npos; at = data.find("</", at + 3)) data.insert(at + 1, "\\");
+  o += "<script type=\"application/json\" id=\"report-data\">" + data + "</script>\n<script>\n";
+  o += dygraphs_js();
+  o += "\n</script>\n<script>";
+  o += page_script;
+  o += "</script>\n</body>\n</html>\n";
   return o;
 }
 
