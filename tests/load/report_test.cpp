@@ -2,11 +2,16 @@
 // layout, percentiles, merging, the JSON round trip and the JSON reader.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <cmath>
+#include <functional>
 #include <random>
 
-#include "pollster/histogram.hpp"
-#include "pollster/report_format.hpp"
+#include "report/histogram.hpp"
+#include "report/html.hpp"
+#include "report/json.hpp"
+#include "report/merge.hpp"
+#include "report/table.hpp"
 
 namespace pollster::cli {
 namespace {
@@ -150,6 +155,55 @@ TEST(Report, JsonRoundTripKeepsEverything) {
   EXPECT_EQ(back->parameters.find("target")->text, "embedded \"simulator\"\n");
 }
 
+TEST(Report, JsonRoundTripKeepsTheSchemaFields) {
+  load_report r = sample_report(1700000000.25, 1);
+  r.version = "9.8.7";
+  r.command_line = "pollster load --threshold 'p99<5ms' \"x\"";
+  r.warmup_s = 2;
+  r.releases = 41;
+  r.achieved_rate = 480.5;
+  r.rate_shortfall = true;
+  r.thresholds.push_back({"p99<5ms", "p99", 3.25, true});
+  r.thresholds.push_back({"error_ratio<1%", "error_ratio", 0.03, false});
+  r.shard_summaries.push_back({1, "s1.json", 500, 2, 123456});
+  r.series[1].releases = 7;
+  r.series[1].target_rate = 500;
+  r.series[1].errors_by_kind["timeout"] = 4;
+  std::string why;
+  const std::string text = to_json(r);
+  EXPECT_NE(text.find("\"schema_version\": 1"), std::string::npos);
+  auto back = from_json(text, why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->schema_version, 1);
+  EXPECT_EQ(back->version, "9.8.7");
+  EXPECT_EQ(back->command_line, r.command_line);
+  EXPECT_DOUBLE_EQ(back->warmup_s, 2);
+  EXPECT_EQ(back->releases, 41u);
+  EXPECT_DOUBLE_EQ(back->achieved_rate, 480.5);
+  EXPECT_TRUE(back->rate_shortfall);
+  ASSERT_EQ(back->thresholds.size(), 2u);
+  EXPECT_EQ(back->thresholds[1].expr, "error_ratio<1%");
+  EXPECT_EQ(back->thresholds[1].metric, "error_ratio");
+  EXPECT_DOUBLE_EQ(back->thresholds[1].observed, 0.03);
+  EXPECT_FALSE(back->thresholds[1].ok);
+  EXPECT_TRUE(back->thresholds[0].ok);
+  ASSERT_EQ(back->shard_summaries.size(), 1u);
+  EXPECT_EQ(back->shard_summaries[0].index, 1u);
+  EXPECT_EQ(back->shard_summaries[0].file, "s1.json");
+  EXPECT_EQ(back->shard_summaries[0].requests, 500u);
+  EXPECT_EQ(back->shard_summaries[0].errors, 2u);
+  EXPECT_EQ(back->shard_summaries[0].p99_ns, 123456u);
+  EXPECT_EQ(back->series[1].releases, 7u);
+  EXPECT_DOUBLE_EQ(back->series[1].target_rate, 500);
+  EXPECT_EQ(back->series[1].errors_by_kind, r.series[1].errors_by_kind);
+  // A newer layout is refused by name.
+  std::string newer = text;
+  newer.replace(newer.find("\"schema_version\": 1"), 19, "\"schema_version\": 2");
+  ASSERT_NE(newer, text);
+  EXPECT_FALSE(from_json(newer, why));
+  EXPECT_NE(why.find("schema_version"), std::string::npos) << why;
+}
+
 TEST(Report, MergeSumsCountsAndMergesHistograms) {
   load_report a = sample_report(1700000000.0, 1);
   const load_report b = sample_report(1700000000.3, 2);
@@ -189,35 +243,46 @@ TEST(Report, Thresholds) {
   EXPECT_NE(ratio->find("--max-error-ratio"), std::string::npos);
 }
 
-TEST(Json, ReaderAcceptsAndRejects) {
+// Edits one member of a written report through Boost.JSON and reads it back.
+std::optional<load_report> reread_with(const load_report& r, const std::function<void(boost::json::object&)>& edit,
+                                       std::string& why) {
+  boost::json::value doc = boost::json::parse(to_json(r));
+  edit(doc.as_object());
+  return from_json(boost::json::serialize(doc), why);
+}
+
+TEST(Json, ReaderRefusesWhatIsNotAReport) {
   std::string why;
-  auto v = parse_json(R"( {"a": [1, -2.5e3, true, false, null], "b": "x\u00e9\ud83d\ude00\"", "c": {}} )", why);
-  ASSERT_TRUE(v) << why;
-  EXPECT_EQ(v->find("a")->items.size(), 5u);
-  EXPECT_DOUBLE_EQ(v->find("a")->items[1].as_double(), -2500);
-  EXPECT_EQ(v->find("b")->text, "x\xc3\xa9\xf0\x9f\x98\x80\"");
-  EXPECT_EQ(v->find("a")->items[0].as_u64(), 1u);
-  EXPECT_FALSE(v->find("a")->items[1].as_u64());
-  for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "01x", "\"\x01\"", "{} x", "[1 2]", "tru",
-                          "{\"a\":\"\\q\"}"}) {
-    EXPECT_FALSE(parse_json(bad, why)) << bad;
-    EXPECT_FALSE(why.empty());
+  for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "{} x", "tru"}) {
+    EXPECT_FALSE(from_json(bad, why)) << bad;
+    EXPECT_NE(why.find("not valid JSON"), std::string::npos) << bad << ": " << why;
   }
-  // 18446744073709551615 survives exactly (numbers keep their text).
-  auto big = parse_json("18446744073709551615", why);
-  ASSERT_TRUE(big);
-  EXPECT_EQ(big->as_u64(), UINT64_MAX);
+  EXPECT_FALSE(from_json("[1]", why));
+  EXPECT_EQ(why, "not a JSON object");
+  const load_report r = sample_report(1, 1);
+  EXPECT_FALSE(reread_with(r, [](auto& o) { o["requests"] = -1; }, why));
+  EXPECT_EQ(why, "'requests' is not a count");
+  EXPECT_FALSE(reread_with(r, [](auto& o) { o.erase("duration_s"); }, why));
+  EXPECT_EQ(why, "missing 'duration_s'");
+  EXPECT_FALSE(reread_with(r, [](auto& o) { o["series"].as_array()[1].as_object()["t"] = "x"; }, why));
+  EXPECT_EQ(why, "series[1]: 't' is not a number");
+  EXPECT_FALSE(reread_with(r, [](auto& o) { o["errors"].as_object()["timeout"] = 1.5; }, why));
+  EXPECT_EQ(why, "errors.timeout is not a count");
+  EXPECT_FALSE(reread_with(r, [](auto& o) { o["thresholds"] = boost::json::array{boost::json::object{{"expr", "p99<1ms"}}}; }, why));
+  EXPECT_EQ(why, "thresholds[0]: missing 'metric'");
+  // 18446744073709551615 survives exactly.
+  auto big = reread_with(r, [](auto& o) { o["connections"].as_object()["connects"] = UINT64_MAX; }, why);
+  ASSERT_TRUE(big) << why;
+  EXPECT_EQ(big->connects, UINT64_MAX);
 }
 
 TEST(Json, ReportReaderNamesWhatIsWrong) {
   std::string why;
   EXPECT_FALSE(from_json(R"({"tool": "wrk"})", why));
   EXPECT_NE(why.find("not a pollster load report"), std::string::npos);
-  std::string text = to_json(sample_report(1, 1));
-  const auto at = text.find("\"count\": ");
-  text.replace(at, 9, "\"count\": 9");  // the histogram's count no longer matches its buckets
-  EXPECT_FALSE(from_json(text, why));
-  EXPECT_NE(why.find("histogram"), std::string::npos) << why;
+  // The histogram's count no longer matches its buckets.
+  EXPECT_FALSE(reread_with(sample_report(1, 1), [](auto& o) { o["histogram"].as_object()["count"] = 9; }, why));
+  EXPECT_NE(why.find("histogram: its buckets hold 1000 values but count says 9"), std::string::npos) << why;
 }
 
 TEST(Format, Latency) {
@@ -228,13 +293,26 @@ TEST(Format, Latency) {
 }
 
 TEST(Format, HtmlIsSelfContained) {
-  const std::string html = to_html(sample_report(1, 1));
+  load_report r = sample_report(1, 1);
+  r.thresholds.push_back({"p99<5ms", "p99", 1.5, true});
+  r.thresholds.push_back({"error_ratio<0.1%", "error_ratio", 0.003, false});
+  r.command_line = "pollster load </script><b>";
+  const std::string html = to_html(r);
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
-  EXPECT_EQ(html.find("http://"), std::string::npos);
-  EXPECT_EQ(html.find("https://"), std::string::npos);
-  EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_NE(html.find("<polyline"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  EXPECT_EQ(html.find(" src="), std::string::npos);
+  EXPECT_EQ(html.find("sourceMappingURL"), std::string::npos);
+  EXPECT_NE(html.find("Dygraph"), std::string::npos);  // inlined at build time
   EXPECT_NE(html.find("embedded &quot;simulator&quot;"), std::string::npos);  // escaped
+  EXPECT_NE(html.find("pollster load &lt;/script&gt;&lt;b&gt;"), std::string::npos);
+  EXPECT_NE(html.find("FAIL: a threshold was crossed"), std::string::npos);
+  EXPECT_NE(html.find("p99&lt;5ms"), std::string::npos);
+  // The chart data: the latency threshold's limit, read from its expression, in ms.
+  EXPECT_NE(html.find(R"({"expr":"p99<5ms","ms":5E0,"ok":true})"), std::string::npos);
+  // Three script elements: data, dygraphs, the page's own; nothing in them closes one early.
+  std::size_t n = 0;
+  for (std::size_t at = html.find("</script>"); at != std::string::npos; at = html.find("</script>", at + 1)) ++n;
+  EXPECT_EQ(n, 3u);
 }
 
 }  // namespace

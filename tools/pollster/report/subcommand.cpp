@@ -1,14 +1,18 @@
 // pollster report merge A.json B.json ...: adds up the reports of the shards
 // of one load test (histograms merged bucket by bucket, never percentiles
-// averaged) and prints the same table as `pollster load`.
+// averaged), refusing sets that are not one whole test, and prints the same
+// table as `pollster load` with one line per shard.
 #include <fstream>
 #include <iostream>
-#include <set>
 #include <sstream>
 
 #include "command.hpp"
 #include "common.hpp"
-#include "report_format.hpp"
+#include "html.hpp"
+#include "pollster/tools/atomic_file.hpp"
+#include "json.hpp"
+#include "merge.hpp"
+#include "table.hpp"
 
 namespace pollster::cli {
 
@@ -17,17 +21,14 @@ namespace {
 struct merge_options {
   std::vector<std::string> inputs;
   std::string json_file, html_file;
+  bool allow_partial = false;
   double max_p99_ms = -1;
   double max_error_ratio = -1;
 };
 
 int run_merge(const merge_options& opt) {
   const char* me = "pollster report merge: ";
-  std::optional<load_report> total;
-  std::set<std::string> shards_seen;
-  std::string expected_of;  // the N of K/N, when the shards say
-  json_value shard_list;
-  shard_list.kind = json_value::type::array;
+  std::vector<shard_input> inputs;
   for (const std::string& path : opt.inputs) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -42,47 +43,37 @@ int run_merge(const merge_options& opt) {
       std::cerr << me << "'" << path << "': " << why << "\n";
       return exit_usage;
     }
-    if (const json_value* s = r->parameters.find("shard"); s && s->kind == json_value::type::string) {
-      if (!shards_seen.insert(s->text).second)
-        std::cerr << me << "warning: shard " << s->text << " appears twice (" << path << ")\n";
-      expected_of = s->text.substr(s->text.find('/') + 1);
-      json_value v;
-      v.kind = json_value::type::string;
-      v.text = s->text;
-      shard_list.items.push_back(std::move(v));
-    }
-    if (!total) {
-      total = std::move(*r);
-    } else if (auto err = merge_into(*total, *r)) {
-      std::cerr << me << "'" << path << "': " << *err << "\n";
-      return exit_usage;
-    }
+    inputs.push_back({path, std::move(*r)});
   }
-  if (!expected_of.empty() && std::to_string(shards_seen.size()) != expected_of)
-    std::cerr << me << "warning: " << shards_seen.size() << " distinct shards merged, the reports say there are "
-              << expected_of << "\n";
+  load_report total;
+  if (auto why = merge_shards(inputs, opt.allow_partial, total)) {
+    std::cerr << me << *why << "\n";
+    return exit_usage;
+  }
   // The merged report's parameters: the first shard's, naming the shards merged.
-  json_value& P = total->parameters;
+  json_value& P = total.parameters;
   if (P.kind != json_value::type::object) P.kind = json_value::type::object;
   std::erase_if(P.members, [](const auto& m) {
     return m.first == "shard" || m.first == "shard_handles" || m.first == "shard_connections" ||
            m.first == "merged_shards";
   });
-  P.members.emplace_back("merged_shards", shard_list);
+  json_value shard_list;
+  shard_list.kind = json_value::type::array;
+  for (const shard_input& in : inputs) shard_list.items.push_back(*in.report.parameters.find("shard"));
+  P.members.emplace_back("merged_shards", std::move(shard_list));
 
-  std::cout << to_table(*total);
+  std::cout << to_table(total);
   std::cout.flush();
   auto write = [&](const std::string& file, const std::string& text) {
     if (file.empty()) return true;
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) std::cerr << me << "could not write '" << file << "'\n";
-    return static_cast<bool>(out);
+    std::string why;
+    if (pollster::tools::write_file_atomically(file, text, why)) return true;
+    std::cerr << me << why << "\n";
+    return false;
   };
-  bool ok = write(opt.json_file, to_json(*total));
-  ok = write(opt.html_file, to_html(*total)) && ok;
-  if (auto reason = check_thresholds(*total, opt.max_p99_ms, opt.max_error_ratio)) {
+  bool ok = write(opt.json_file, to_json(total));
+  ok = write(opt.html_file, to_html(total)) && ok;
+  if (auto reason = check_thresholds(total, opt.max_p99_ms, opt.max_error_ratio)) {
     std::cerr << me << "FAILED: " << *reason << "\n";
     return exit_incomplete;
   }
@@ -100,6 +91,8 @@ command add_report_command(CLI::App& parent) {
   merge->add_option("reports", opt->inputs, "REPORT.json... written by pollster load --json")
       ->required()
       ->check(CLI::ExistingFile);
+  merge->add_flag("--allow-partial", opt->allow_partial,
+                  "merge even when some of the test's shards are missing (the table says which are there)");
   merge->add_option("--json", opt->json_file, "write the merged report as JSON to FILE");
   merge->add_option("--html", opt->html_file, "write the merged report as a self-contained HTML page");
   merge->add_option("--max-p99", opt->max_p99_ms, "exit 1 when the merged p99 latency is above MS milliseconds")

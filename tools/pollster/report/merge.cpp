@@ -1,0 +1,146 @@
+#include "merge.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+
+namespace pollster::cli {
+
+std::optional<std::string> merge_into(load_report& into, const load_report& from) {
+  if (into.mode != from.mode)
+    return "cannot merge a '" + from.mode + "' report into a '" + into.mode +
+           "' one (closed loop and --rate runs measure different things)";
+  // Series: align each interval on the wall-clock second it ended in.
+  const double start = std::min(into.started_at_unix, from.started_at_unix);
+  std::map<long long, interval> by_second;
+  auto add_series = [&](const load_report& r) {
+    for (const interval& iv : r.series) {
+      const long long k = std::llround(r.started_at_unix + iv.t - start);
+      interval& m = by_second[k];
+      m.t = static_cast<double>(k);
+      m.dt = std::max(m.dt, iv.dt);
+      m.requests += iv.requests;
+      m.completed += iv.completed;
+      m.errors += iv.errors;
+      m.open_connections += iv.open_connections;
+      m.releases += iv.releases;
+      m.target_rate += iv.target_rate;
+      for (const auto& [k, v] : iv.errors_by_kind) m.errors_by_kind[k] += v;
+      histogram h = m.latency();
+      h.merge(iv.latency());
+      m.buckets = h.sparse();
+      m.max_ns = h.max();
+    }
+  };
+  add_series(into);
+  add_series(from);
+  into.series.clear();
+  for (auto& [k, iv] : by_second) into.series.push_back(std::move(iv));
+  into.started_at_unix = start;
+  into.duration_s = std::max(into.duration_s, from.duration_s);
+  into.requests += from.requests;
+  into.completed += from.completed;
+  into.succeeded += from.succeeded;
+  into.task_failed += from.task_failed;
+  into.gone += from.gone;
+  into.timed_out += from.timed_out;
+  into.failed += from.failed;
+  into.outstanding += from.outstanding;
+  for (const auto& [k, v] : from.errors) into.errors[k] += v;
+  for (const auto& [k, v] : from.failed_by) into.failed_by[k] += v;
+  into.connects += from.connects;
+  into.reconnects += from.reconnects;
+  into.connect_failures += from.connect_failures;
+  into.rate_target += from.rate_target;
+  into.scheduled += from.scheduled;
+  into.late += from.late;
+  into.skipped += from.skipped;
+  into.releases += from.releases;
+  into.achieved_rate += from.achieved_rate;
+  into.rate_shortfall = into.rate_shortfall || from.rate_shortfall;
+  into.warmup_s = std::max(into.warmup_s, from.warmup_s);
+  into.shards += from.shards;
+  into.latency.merge(from.latency);
+  return std::nullopt;
+}
+
+}  // namespace pollster::cli
+
+namespace pollster::cli {
+
+namespace {
+
+struct shard_id {
+  std::uint64_t k = 0, n = 0;
+};
+
+// "K/N" with K < N; nullopt otherwise.
+std::optional<shard_id> parse_shard(const std::string& s) {
+  const auto slash = s.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == s.size()) return std::nullopt;
+  shard_id id;
+  const char* end = s.data() + s.size();
+  auto [p1, e1] = std::from_chars(s.data(), s.data() + slash, id.k);
+  auto [p2, e2] = std::from_chars(s.data() + slash + 1, end, id.n);
+  if (e1 != std::errc() || e2 != std::errc() || p1 != s.data() + slash || p2 != end || id.n == 0 || id.k >= id.n)
+    return std::nullopt;
+  return id;
+}
+
+// What makes two reports parts of the same test: the parameters every shard shares.
+const char* const same_test_parameters[] = {"target", "duration_s", "handles", "rate", "purge"};
+
+std::string quoted(const std::string& file) { return "'" + file + "'"; }
+
+}  // namespace
+
+std::optional<std::string> merge_shards(const std::vector<shard_input>& inputs, bool allow_partial,
+                                        load_report& out) {
+  if (inputs.empty()) return "no report to merge";
+  std::map<std::uint64_t, const shard_input*> by_index;
+  std::uint64_t n = 0;
+  const shard_input& first = inputs.front();
+  for (const shard_input& in : inputs) {
+    const std::string shard = in.report.parameter("shard");
+    const auto id = parse_shard(shard);
+    if (!id)
+      return quoted(in.file) + " names no shard (its parameters.shard is " +
+             (shard.empty() ? std::string("absent") : "'" + shard + "'") +
+             ", not K/N): is it a report of `pollster load`, not of a merge?";
+    if (in.report.mode != first.report.mode)
+      return quoted(in.file) + " is a '" + in.report.mode + "' run and " + quoted(first.file) + " a '" +
+             first.report.mode + "' one: closed loop and --rate runs are different tests";
+    if (&in == &first) n = id->n;
+    if (id->n != n)
+      return quoted(in.file) + " is shard " + shard + " but " + quoted(first.file) + " is one of " +
+             std::to_string(n) + " shards: reports of different tests";
+    for (const char* p : same_test_parameters)
+      if (in.report.parameter(p) != first.report.parameter(p))
+        return quoted(in.file) + " and " + quoted(first.file) + " are reports of different tests: " + p + " is '" +
+               in.report.parameter(p) + "' in one and '" + first.report.parameter(p) + "' in the other";
+    if (auto [it, fresh] = by_index.emplace(id->k, &in); !fresh)
+      return "shard " + shard + " is given twice: " + quoted(it->second->file) + " and " + quoted(in.file);
+  }
+  if (by_index.size() != n && !allow_partial) {
+    std::string missing;
+    for (std::uint64_t k = 0; k < n; ++k)
+      if (!by_index.count(k)) missing += (missing.empty() ? "" : ", ") + std::to_string(k) + "/" + std::to_string(n);
+    std::string given;
+    for (const auto& [k, in] : by_index) given += (given.empty() ? "" : ", ") + quoted(in->file);
+    return "shard" + std::string(n - by_index.size() > 1 ? "s " : " ") + missing + " missing (given: " + given +
+           "); pass --allow-partial to merge a partial set";
+  }
+  out = by_index.begin()->second->report;
+  out.shard_summaries.clear();
+  // One shard's verdicts do not hold for the sum; a lone whole test keeps its own.
+  if (by_index.size() > 1) out.thresholds.clear();
+  for (auto it = std::next(by_index.begin()); it != by_index.end(); ++it)
+    if (auto why = merge_into(out, it->second->report)) return quoted(it->second->file) + ": " + *why;
+  for (const auto& [k, in] : by_index)
+    out.shard_summaries.push_back(
+        {k, in->file, in->report.requests, in->report.errors_total(), in->report.latency.percentile(99)});
+  return std::nullopt;
+}
+
+}  // namespace pollster::cli
