@@ -150,6 +150,54 @@ TEST(Report, JsonRoundTripKeepsEverything) {
   EXPECT_EQ(back->parameters.find("target")->text, "embedded \"simulator\"\n");
 }
 
+TEST(Report, JsonRoundTripKeepsTheSchemaFields) {
+  load_report r = sample_report(1700000000.25, 1);
+  r.version = "9.8.7";
+  r.command_line = "pollster load --threshold 'p99<5ms' \"x\"";
+  r.warmup_s = 2;
+  r.releases = 41;
+  r.achieved_rate = 480.5;
+  r.rate_shortfall = true;
+  r.thresholds.push_back({"p99<5ms", "p99", 3.25, true});
+  r.thresholds.push_back({"error_ratio<1%", "error_ratio", 0.03, false});
+  r.shard_summaries.push_back({1, "s1.json", 500, 2, 123456});
+  r.series[1].releases = 7;
+  r.series[1].target_rate = 500;
+  r.series[1].errors_by_kind["timeout"] = 4;
+  std::string why;
+  const std::string text = to_json(r);
+  EXPECT_NE(text.find("\"schema_version\": 1"), std::string::npos);
+  auto back = from_json(text, why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->schema_version, 1);
+  EXPECT_EQ(back->version, "9.8.7");
+  EXPECT_EQ(back->command_line, r.command_line);
+  EXPECT_DOUBLE_EQ(back->warmup_s, 2);
+  EXPECT_EQ(back->releases, 41u);
+  EXPECT_DOUBLE_EQ(back->achieved_rate, 480.5);
+  EXPECT_TRUE(back->rate_shortfall);
+  ASSERT_EQ(back->thresholds.size(), 2u);
+  EXPECT_EQ(back->thresholds[1].expr, "error_ratio<1%");
+  EXPECT_EQ(back->thresholds[1].metric, "error_ratio");
+  EXPECT_DOUBLE_EQ(back->thresholds[1].observed, 0.03);
+  EXPECT_FALSE(back->thresholds[1].ok);
+  EXPECT_TRUE(back->thresholds[0].ok);
+  ASSERT_EQ(back->shard_summaries.size(), 1u);
+  EXPECT_EQ(back->shard_summaries[0].index, 1u);
+  EXPECT_EQ(back->shard_summaries[0].file, "s1.json");
+  EXPECT_EQ(back->shard_summaries[0].requests, 500u);
+  EXPECT_EQ(back->shard_summaries[0].errors, 2u);
+  EXPECT_EQ(back->shard_summaries[0].p99_ns, 123456u);
+  EXPECT_EQ(back->series[1].releases, 7u);
+  EXPECT_DOUBLE_EQ(back->series[1].target_rate, 500);
+  EXPECT_EQ(back->series[1].errors_by_kind, r.series[1].errors_by_kind);
+  // A newer layout is refused by name.
+  std::string newer = text;
+  newer.replace(newer.find("\"schema_version\": 1"), 19, "\"schema_version\": 2");
+  EXPECT_FALSE(from_json(newer, why));
+  EXPECT_NE(why.find("schema_version"), std::string::npos) << why;
+}
+
 TEST(Report, MergeSumsCountsAndMergesHistograms) {
   load_report a = sample_report(1700000000.0, 1);
   const load_report b = sample_report(1700000000.3, 2);

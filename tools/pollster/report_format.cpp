@@ -312,6 +312,32 @@ bool read_buckets(const json_value* v, std::vector<std::pair<std::uint32_t, std:
   return true;
 }
 
+void write_counts(std::string& out, const std::map<std::string, std::uint64_t>& counts) {
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : counts) {
+    if (!first) out += ", ";
+    first = false;
+    key(out, k);
+    out += std::to_string(v);
+  }
+  out += '}';
+}
+
+// A {name: count} object into `out`; false with `why` naming `what` on a bad count.
+bool read_counts(const json_value& obj, const std::string& what,
+                 std::map<std::string, std::uint64_t>& out, std::string& why) {
+  for (const auto& [k, v] : obj.members) {
+    auto n = v.as_u64();
+    if (!n) {
+      why = what + "." + k + " is not a count";
+      return false;
+    }
+    out[k] += *n;
+  }
+  return true;
+}
+
 const char* const wait_keys[] = {"succeeded", "task_failed", "gone", "timed_out", "failed",
                                  "outstanding_at_end"};
 
@@ -385,7 +411,9 @@ std::string to_json(const load_report& r_in) {
   o.reserve(4096 + r.series.size() * 256);
   o += "{\n  ";
   key(o, "tool"); o += "\"pollster load\",\n  ";
-  key(o, "version"); append_json_string(o, pollster::version()); o += ",\n  ";
+  key(o, "schema_version"); o += std::to_string(r.schema_version); o += ",\n  ";
+  key(o, "version"); append_json_string(o, r.version.empty() ? pollster::version() : r.version); o += ",\n  ";
+  key(o, "command_line"); append_json_string(o, r.command_line); o += ",\n  ";
   key(o, "mode"); append_json_string(o, r.mode); o += ",\n  ";
   key(o, "started_at_unix"); o += fixed(r.started_at_unix, 3); o += ",\n  ";
   key(o, "duration_s"); o += fixed(r.duration_s, 6); o += ",\n  ";
@@ -399,15 +427,8 @@ std::string to_json(const load_report& r_in) {
        ", \"max\": " + us(r.latency.max()) + ", \"min\": " + us(r.latency.min()) +
        ", \"mean\": " + fixed(r.latency.mean() / 1000.0, 3) + "},\n  ";
   key(o, "errors");
-  o += '{';
-  bool first = true;
-  for (const auto& [k, v] : r.errors) {
-    if (!first) o += ", ";
-    first = false;
-    key(o, k);
-    o += std::to_string(v);
-  }
-  o += "},\n  ";
+  write_counts(o, r.errors);
+  o += ",\n  ";
   key(o, "errors_total"); o += std::to_string(r.errors_total()); o += ",\n  ";
   key(o, "error_ratio"); o += fixed(r.error_ratio(), 6); o += ",\n  ";
   key(o, "waits");
@@ -420,15 +441,8 @@ std::string to_json(const load_report& r_in) {
   }
   o += "},\n  ";
   key(o, "failed_by");
-  o += '{';
-  first = true;
-  for (const auto& [k, v] : r.failed_by) {
-    if (!first) o += ", ";
-    first = false;
-    key(o, k);
-    o += std::to_string(v);
-  }
-  o += "},\n  ";
+  write_counts(o, r.failed_by);
+  o += ",\n  ";
   key(o, "connections");
   o += "{\"connects\": " + std::to_string(r.connects) + ", \"reconnects\": " +
        std::to_string(r.reconnects) + ", \"connect_failures\": " + std::to_string(r.connect_failures) +
@@ -440,7 +454,34 @@ std::string to_json(const load_report& r_in) {
          ", \"skipped\": " + std::to_string(r.skipped) + "},\n  ";
   else
     o += "null,\n  ";
+  key(o, "releases"); o += std::to_string(r.releases); o += ",\n  ";
+  key(o, "achieved_rate"); o += fixed(r.achieved_rate, 3); o += ",\n  ";
+  key(o, "rate_shortfall"); o += r.rate_shortfall ? "true" : "false"; o += ",\n  ";
+  key(o, "warmup_s"); o += fixed(r.warmup_s, 3); o += ",\n  ";
+  key(o, "thresholds");
+  o += '[';
+  for (std::size_t i = 0; i < r.thresholds.size(); ++i) {
+    const threshold_result& t = r.thresholds[i];
+    if (i) o += ", ";
+    o += "{\"expr\": ";
+    append_json_string(o, t.expr);
+    o += ", \"metric\": ";
+    append_json_string(o, t.metric);
+    o += ", \"observed\": " + fixed(t.observed, 6) + ", \"ok\": " + (t.ok ? "true" : "false") + "}";
+  }
+  o += "],\n  ";
   key(o, "shards"); o += std::to_string(r.shards); o += ",\n  ";
+  key(o, "shard_summaries");
+  o += '[';
+  for (std::size_t i = 0; i < r.shard_summaries.size(); ++i) {
+    const shard_summary& sh = r.shard_summaries[i];
+    if (i) o += ", ";
+    o += "{\"index\": " + std::to_string(sh.index) + ", \"file\": ";
+    append_json_string(o, sh.file);
+    o += ", \"requests\": " + std::to_string(sh.requests) + ", \"errors\": " +
+         std::to_string(sh.errors) + ", \"p99_ns\": " + std::to_string(sh.p99_ns) + "}";
+  }
+  o += "],\n  ";
   key(o, "parameters");
   if (r.parameters.kind == json_value::type::object) write_json(o, r.parameters);
   else o += "{}";
@@ -465,7 +506,11 @@ std::string to_json(const load_report& r_in) {
          ", \"open_connections\": " + std::to_string(s.open_connections) +
          ", \"latency_us\": {\"p50\": " + us(h.percentile(50)) + ", \"p90\": " +
          us(h.percentile(90)) + ", \"p99\": " + us(h.percentile(99)) + ", \"max\": " +
-         us(h.max()) + "}, \"max_ns\": " + std::to_string(h.max()) + ", \"buckets\": ";
+         us(h.max()) + "}, \"max_ns\": " + std::to_string(h.max()) + ", \"releases\": " +
+         std::to_string(s.releases) + ", \"target_rate\": " + fixed(s.target_rate, 3) +
+         ", \"errors_by_kind\": ";
+    write_counts(o, s.errors_by_kind);
+    o += ", \"buckets\": ";
     write_buckets(o, s.buckets);
     o += '}';
   }
@@ -510,20 +555,27 @@ std::optional<load_report> from_json(std::string_view text, std::string& why) {
     why = "not a pollster load report (no \"tool\": \"pollster load\")";
     return std::nullopt;
   }
+  if (const json_value* v = d.find("schema_version")) {
+    auto n = v->as_u64();
+    if (!n || *n != 1) {
+      why = "schema_version " + (v->text.empty() ? std::string("?") : v->text) +
+            " is not one this pollster reads (1)";
+      return std::nullopt;
+    }
+    r.schema_version = static_cast<int>(*n);
+  }
+  auto opt_string = [&](const char* name, std::string& out) {
+    if (const json_value* v = d.find(name); v && v->kind == json_value::type::string) out = v->text;
+  };
+  opt_string("version", r.version);
+  opt_string("command_line", r.command_line);
   if (const json_value* m = d.find("mode"); m && m->kind == json_value::type::string) r.mode = m->text;
   if (!need_double(&d, "started_at_unix", r.started_at_unix) ||
       !need_double(&d, "duration_s", r.duration_s) || !need_u64(&d, "requests", r.requests) ||
       !need_u64(&d, "completed", r.completed))
     return std::nullopt;
   if (const json_value* e = d.find("errors"); e && e->kind == json_value::type::object) {
-    for (const auto& [k, v] : e->members) {
-      auto n = v.as_u64();
-      if (!n) {
-        why = "errors." + k + " is not a count";
-        return std::nullopt;
-      }
-      r.errors[k] += *n;
-    }
+    if (!read_counts(*e, "errors", r.errors, why)) return std::nullopt;
   } else {
     why = "missing or invalid 'errors'";
     return std::nullopt;
@@ -545,6 +597,42 @@ std::optional<load_report> from_json(std::string_view text, std::string& why) {
     opt_u64(rate, "skipped", r.skipped);
   }
   opt_u64(&d, "shards", r.shards);
+  opt_u64(&d, "releases", r.releases);
+  if (const json_value* v = d.find("achieved_rate"); v && v->is_number()) r.achieved_rate = v->as_double();
+  if (const json_value* v = d.find("rate_shortfall"); v && v->kind == json_value::type::boolean)
+    r.rate_shortfall = v->boolean;
+  if (const json_value* v = d.find("warmup_s"); v && v->is_number()) r.warmup_s = v->as_double();
+  if (const json_value* ts = d.find("thresholds"); ts && ts->kind == json_value::type::array) {
+    for (const auto& item : ts->items) {
+      threshold_result t;
+      const json_value* e = item.find("expr");
+      const json_value* m = item.find("metric");
+      const json_value* ob = item.find("observed");
+      const json_value* ok = item.find("ok");
+      if (!e || e->kind != json_value::type::string || !m || m->kind != json_value::type::string ||
+          !ob || !ob->is_number() || !ok || ok->kind != json_value::type::boolean) {
+        why = "thresholds: each needs expr, metric (strings), observed (a number) and ok (a boolean)";
+        return std::nullopt;
+      }
+      t.expr = e->text;
+      t.metric = m->text;
+      t.observed = ob->as_double();
+      t.ok = ok->boolean;
+      r.thresholds.push_back(std::move(t));
+    }
+  }
+  if (const json_value* ss = d.find("shard_summaries"); ss && ss->kind == json_value::type::array) {
+    for (const auto& item : ss->items) {
+      shard_summary sh;
+      if (!need_u64(&item, "index", sh.index) || !need_u64(&item, "requests", sh.requests) ||
+          !need_u64(&item, "errors", sh.errors) || !need_u64(&item, "p99_ns", sh.p99_ns)) {
+        why = "shard_summaries: " + why;
+        return std::nullopt;
+      }
+      if (const json_value* f = item.find("file"); f && f->kind == json_value::type::string) sh.file = f->text;
+      r.shard_summaries.push_back(std::move(sh));
+    }
+  }
   if (const json_value* p = d.find("parameters"); p && p->kind == json_value::type::object)
     r.parameters = *p;
   const json_value* h = d.find("histogram");
@@ -587,6 +675,12 @@ std::optional<load_report> from_json(std::string_view text, std::string& why) {
       opt_u64(&item, "errors", iv.errors);
       opt_u64(&item, "open_connections", iv.open_connections);
       opt_u64(&item, "max_ns", iv.max_ns);
+      opt_u64(&item, "releases", iv.releases);
+      if (const json_value* v = item.find("target_rate"); v && v->is_number()) iv.target_rate = v->as_double();
+      if (const json_value* e = item.find("errors_by_kind"); e && e->kind == json_value::type::object &&
+                                                              !read_counts(*e, "series errors_by_kind",
+                                                                           iv.errors_by_kind, why))
+        return std::nullopt;
       if (!read_buckets(item.find("buckets"), iv.buckets, why)) {
         why = "series: " + why;
         return std::nullopt;
@@ -614,6 +708,9 @@ std::optional<std::string> merge_into(load_report& into, const load_report& from
       m.completed += iv.completed;
       m.errors += iv.errors;
       m.open_connections += iv.open_connections;
+      m.releases += iv.releases;
+      m.target_rate += iv.target_rate;
+      for (const auto& [k, v] : iv.errors_by_kind) m.errors_by_kind[k] += v;
       histogram h = m.latency();
       h.merge(iv.latency());
       m.buckets = h.sparse();
@@ -643,6 +740,10 @@ std::optional<std::string> merge_into(load_report& into, const load_report& from
   into.scheduled += from.scheduled;
   into.late += from.late;
   into.skipped += from.skipped;
+  into.releases += from.releases;
+  into.achieved_rate += from.achieved_rate;
+  into.rate_shortfall = into.rate_shortfall || from.rate_shortfall;
+  into.warmup_s = std::max(into.warmup_s, from.warmup_s);
   into.shards += from.shards;
   into.latency.merge(from.latency);
   return std::nullopt;

@@ -44,10 +44,32 @@ struct interval {
   /// Latencies answered in this interval: (bucket index, count), merged exactly.
   std::vector<std::pair<std::uint32_t, std::uint64_t>> buckets;
   std::uint64_t max_ns = 0;  ///< exact largest latency (0: unknown, the top bucket's bound)
+  std::uint64_t releases = 0;  ///< ListAsyncResults releases sent in this interval (open loop)
+  double target_rate = 0;      ///< sends per second asked for in this interval (open loop; 0: none)
+  std::map<std::string, std::uint64_t> errors_by_kind;  ///< this interval's errors, by kind
   histogram latency() const;
 };
 
+/// One --threshold's verdict, as the report keeps it.
+struct threshold_result {
+  std::string expr;    ///< as the user wrote it, e.g. "p99<250ms"
+  std::string metric;  ///< e.g. "p99", "error_ratio"
+  double observed = 0; ///< the metric's value (latencies in ms, ratios as fractions, rates per s)
+  bool ok = true;
+};
+
+/// One input of `report merge`, so that a bad shard can be spotted.
+struct shard_summary {
+  std::uint64_t index = 0;  ///< K of the shard's K/N (0 when the report names none)
+  std::string file;         ///< the report file it was read from
+  std::uint64_t requests = 0, errors = 0;
+  std::uint64_t p99_ns = 0;
+};
+
 struct load_report {
+  int schema_version = 1;  ///< the JSON layout's version ("schema_version")
+  std::string version;     ///< pollster's version that ran the test (empty: this one)
+  std::string command_line;  ///< the command as typed, for the page and the record
   std::string mode = "closed";  ///< "closed" (N handles outstanding) or "rate" (open loop)
   double started_at_unix = 0;
   double duration_s = 0;
@@ -61,6 +83,12 @@ struct load_report {
   // Open loop (--rate) only:
   double rate_target = 0;  ///< sends per second asked for
   std::uint64_t scheduled = 0, late = 0, skipped = 0;
+  std::uint64_t releases = 0;  ///< ListAsyncResults releases, counted apart from the polls
+  double achieved_rate = 0;    ///< polls per second actually sent
+  bool rate_shortfall = false; ///< achieved more than 5% below target, or more than 1% of sends late
+  double warmup_s = 0;  ///< series entries with t <= warmup_s are warm-up, left out of the figures
+  std::vector<threshold_result> thresholds;
+  std::vector<shard_summary> shard_summaries;  ///< filled by `report merge`, one per input
   std::uint64_t shards = 1;  ///< reports merged into this one
   json_value parameters;     ///< the run's parameters (an object)
   histogram latency;
