@@ -27,7 +27,7 @@ class closed_loop final : public worker {
   }
 
   void on_exchange(const request_event& ev) override {
-    inc(live[counter::requests]);
+    inc(live[ev.what == request_event::kind::release ? counter::releases : counter::requests]);
     if (ev.ec) {
       count_error(ev.ec);
       return;

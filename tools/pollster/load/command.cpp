@@ -13,7 +13,10 @@ command add_load_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand(
       "load", "Load test: keep N operations outstanding (or send R requests/s) and report rate, latency, errors");
   load::add_load_flags(*app, *opt);
-  return {app, [opt] { return load::run_load(*opt); }};
+  return {app, [opt, app] {
+    opt->extras = app->remaining();
+    return load::run_load(*opt);
+  }};
 }
 
 }  // namespace pollster::cli

@@ -29,6 +29,9 @@ struct worker_plan {
   call_options call;
   purge_policy purge = purge_policy::after_delivery;
   double rate = 0;  ///< open loop: this worker's polls per second
+  /// Open loop: no send is due at or after t0 + run_total (the run's end),
+  /// so the scheduled count is exact.
+  std::chrono::nanoseconds run_total{};
   std::size_t handles = 0;
   // Handle numbers: first + shard + shards * (thread + threads * seq).
   std::uint64_t first_handle = 1, shard = 0, shards = 1, thread = 0, threads = 1;
