@@ -166,6 +166,39 @@ def case_warmup():
     check("shortfall: warned on stderr", "WARNING" in err and "fell short" in err, err)
 
 
+def case_progress_tty():
+    """On a 60-column terminal the progress line is redrawn in place, never wider."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
+    e = {k: v for k, v in os.environ.items() if not k.startswith("POLLSTER_")}
+    proc = subprocess.Popen([P] + QUICK + ["-d", "3s"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=slave, env=e)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=30)
+    os.close(master)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    check("tty: exit 0", proc.returncode == 0, text)
+    check("tty: redrawn in place", text.count("\r") >= 2, repr(text))
+    shown = [seg.replace("\x1b[K", "").rstrip("\r\n") for seg in text.replace("\n", "\r").split("\r")]
+    shown = [x for x in shown if "s/3s" in x]
+    check("tty: a line per second", len(shown) >= 3, repr(shown))
+    check("tty: every line fits 60 columns", all(len(x) < 60 for x in shown), repr(shown))
+    check("tty: the last line is the last second", shown and shown[-1].startswith("3s/3s"), repr(shown[-1:]))
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
