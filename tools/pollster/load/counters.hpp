@@ -2,25 +2,17 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
+#include "pollster/tools/single_writer.hpp"
+
 namespace pollster::cli::load {
 
-// Written by one worker thread, read by the main thread while it runs: a
-// relaxed store of the incremented value (no locked instruction) and relaxed
-// loads. Exact once the worker has stopped.
-inline void inc(std::uint64_t& c, std::uint64_t by = 1) noexcept {
-  std::atomic_ref<std::uint64_t> r(c);
-  r.store(r.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
-inline void put(std::uint64_t& c, std::uint64_t v) noexcept {
-  std::atomic_ref<std::uint64_t>(c).store(v, std::memory_order_relaxed);
-}
-inline std::uint64_t get(const std::uint64_t& c) noexcept {
-  return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(c)).load(std::memory_order_relaxed);
-}
+// Written by one worker thread, read by the main thread while it runs.
+inline void inc(std::uint64_t& c, std::uint64_t by = 1) noexcept { tools::single_writer_add(c, by); }
+inline void put(std::uint64_t& c, std::uint64_t v) noexcept { tools::single_writer_put(c, v); }
+inline std::uint64_t get(const std::uint64_t& c) noexcept { return tools::single_writer_get(c); }
 
 constexpr std::size_t error_slots = 32;  // indexed by pollster::error; 0: anything else
 
