@@ -11,8 +11,6 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
-#include <fstream>
-#include <sstream>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -21,11 +19,11 @@
 
 #include "command.hpp"
 #include "histogram.hpp"
+#include "load/output_file.hpp"
 #include "load/outputs.hpp"
 #include "load/progress.hpp"
 #include "load/worker.hpp"
 #include "pollster/sim/server.hpp"
-#include "pollster/tools/atomic_file.hpp"
 #include "pollster/version.hpp"
 #include "report_format.hpp"
 
@@ -59,63 +57,6 @@ std::string random_password() {
   std::string s;
   for (int i = 0; i < 24; ++i) s += hex[rd() & 15];
   return s;
-}
-
-// A report file, opened before the run so that a typo costs nothing; written
-// whole or not at all (a merge step waiting for FILE never reads half).
-// "-" is standard output.
-class report_file {
- public:
-  report_file(std::string flag, std::string path) : flag_(std::move(flag)), file_(std::move(path)) {}
-  bool wanted() const { return !file_.path().empty(); }
-  bool to_stdout() const { return file_.path() == "-"; }
-  bool open() { return !wanted() || to_stdout() || file_.open(); }
-  const std::string& flag() const { return flag_; }
-  const std::string& path() const { return file_.path(); }
-  bool commit(const std::string& text) {
-    if (!wanted()) return true;
-    if (to_stdout()) {
-      std::cout << text;
-      std::cout.flush();
-      if (std::cout) return true;
-      std::cerr << me << "cannot write " << flag_ << " to standard output\n";
-      return false;
-    }
-    if (file_.commit(text)) return true;
-    std::cerr << me << file_.error() << "\n";
-    return false;
-  }
-
- private:
-  std::string flag_;
-  tools::atomic_file file_;
-};
-
-// The command as typed, for the report (the kernel keeps argv; the
-// subcommand is not handed it).
-std::string command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string out, arg;
-  auto flush = [&] {
-    if (!out.empty()) out += ' ';
-    const bool plain = !arg.empty() && arg.find_first_of(" \t'\"\\$`*?!;&|<>()[]{}") == std::string::npos;
-    if (plain) {
-      out += arg;
-    } else {
-      out += '\'';
-      for (char ch : arg) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-      out += '\'';
-    }
-    arg.clear();
-  };
-  for (char ch : all) {
-    if (ch == '\0') flush();
-    else arg += ch;
-  }
-  if (!arg.empty()) flush();
-  // Not the password: it never is on the command line (file or environment).
-  return out;
 }
 
 struct snapshot {
@@ -473,11 +414,11 @@ int run_load(const load_options& opt) {
   table << to_table(rep);
   table.flush();
   bool written = true;
-  written = outs[0].commit(to_json(rep)) && written;
-  written = outs[1].commit(to_html(rep)) && written;
-  written = outs[2].commit(to_csv(rep)) && written;
-  written = outs[3].commit(to_openmetrics(rep)) && written;
-  written = outs[4].commit(to_junit(rep)) && written;
+  written = outs[0].commit(to_json(rep), me) && written;
+  written = outs[1].commit(to_html(rep), me) && written;
+  written = outs[2].commit(to_csv(rep), me) && written;
+  written = outs[3].commit(to_openmetrics(rep), me) && written;
+  written = outs[4].commit(to_junit(rep), me) && written;
   if (tgt->simulator) tgt->simulator->stop();
 
   rc = written ? exit_ok : exit_incomplete;
