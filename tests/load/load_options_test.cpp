@@ -1,0 +1,216 @@
+// pollster load's decisions without sockets: --threshold parsing and
+// verdicts, the aliases, flag checks and their messages, the outputs
+// (parsed back in load_outputs_test.py) and the progress line's fit.
+#include <gtest/gtest.h>
+
+#include "load/options.hpp"
+#include "load/outputs.hpp"
+#include "load/progress.hpp"
+#include "load/thresholds.hpp"
+
+using namespace pollster::cli;
+using namespace pollster::cli::load;
+
+namespace {
+
+threshold parsed(std::string_view expr) {
+  std::string why;
+  auto t = parse_threshold(expr, why);
+  EXPECT_TRUE(t.has_value()) << expr << ": " << why;
+  return t.value_or(threshold{});
+}
+
+std::string refused(std::string_view expr) {
+  std::string why;
+  auto t = parse_threshold(expr, why);
+  EXPECT_FALSE(t.has_value()) << expr;
+  EXPECT_NE(why.find("'" + std::string(expr) + "'"), std::string::npos) << why;
+  return why;
+}
+
+// A report whose latencies are `ms` milliseconds each.
+load_report report_with(std::initializer_list<double> ms, std::uint64_t requests, std::uint64_t errors) {
+  load_report r;
+  for (double v : ms) r.latency.record(static_cast<std::uint64_t>(v * 1e6));
+  r.requests = requests;
+  if (errors) r.errors["http_server_error"] = errors;
+  r.duration_s = 10;
+  r.completed = requests / 2;
+  return r;
+}
+
+std::optional<load_settings> check(load_options o, std::string& why) { return check_options(o, why); }
+
+}  // namespace
+
+TEST(Threshold, ParsesMetricsOperatorsAndUnits) {
+  auto t = parsed("p99<250ms");
+  EXPECT_EQ(t.metric, "p99");
+  EXPECT_EQ(t.cmp, threshold::op::lt);
+  EXPECT_DOUBLE_EQ(t.limit, 250);  // ms
+  EXPECT_DOUBLE_EQ(parsed("p50 <= 800us").limit, 0.8);
+  EXPECT_EQ(parsed("p50 <= 800us").cmp, threshold::op::le);
+  EXPECT_DOUBLE_EQ(parsed("max<1.5s").limit, 1500);
+  EXPECT_EQ(parsed("p99.9<2s").metric, "p99.9");
+  EXPECT_DOUBLE_EQ(parsed("error_ratio<1%").limit, 0.01);
+  EXPECT_DOUBLE_EQ(parsed("error_ratio<=0.05").limit, 0.05);
+  EXPECT_EQ(parsed("rate>=950").cmp, threshold::op::ge);
+  EXPECT_DOUBLE_EQ(parsed("completed_rate>100").limit, 100);
+  EXPECT_EQ(parsed("completed_rate>100").cmp, threshold::op::gt);
+  EXPECT_EQ(parsed("p90<1s").expr, "p90<1s");
+}
+
+TEST(Threshold, RefusesJunkQuotingTheExpression) {
+  EXPECT_NE(refused("p99").find("operator"), std::string::npos);
+  EXPECT_NE(refused("p98<1s").find("unknown metric 'p98'"), std::string::npos);
+  EXPECT_NE(refused("p99<250").find("unit"), std::string::npos);  // a latency needs its unit
+  refused("p99<");
+  refused("error_ratio<lots");
+  refused("error_ratio<-1%");
+  refused("rate>=fast");
+  refused("p99<-5ms");
+  EXPECT_NE(refused("detection_delay_p99<1s").find("not measured"), std::string::npos);
+}
+
+TEST(Threshold, VerdictsFollowTheOperator) {
+  const load_report r = report_with({1, 2, 3, 4, 100}, 1000, 10);  // error ratio 1%
+  const std::vector<threshold> ts{parsed("max<50ms"),        parsed("max<1s"),
+                                  parsed("error_ratio<1%"),  parsed("error_ratio<=1%"),
+                                  parsed("rate>=100"),       parsed("rate>100"),
+                                  parsed("completed_rate>10")};
+  const auto v = judge(ts, r);
+  ASSERT_EQ(v.size(), ts.size());
+  EXPECT_FALSE(v[0].ok);
+  EXPECT_TRUE(v[1].ok);
+  EXPECT_FALSE(v[2].ok);  // 0.01 < 0.01 is false
+  EXPECT_TRUE(v[3].ok);
+  EXPECT_TRUE(v[4].ok);   // 1000 requests / 10 s = 100/s
+  EXPECT_FALSE(v[5].ok);
+  EXPECT_TRUE(v[6].ok);   // 500 / 10 s
+  EXPECT_NEAR(v[0].observed, 100, 2);  // ms, within a histogram bucket
+  EXPECT_DOUBLE_EQ(v[2].observed, 0.01);
+  EXPECT_EQ(v[0].expr, "max<50ms");
+  EXPECT_EQ(v[0].metric, "max");
+  const auto lines = failures(ts, v);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].find("--threshold max<50ms"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("error ratio"), std::string::npos) << lines[1];
+}
+
+TEST(Threshold, OldFlagsAreAliases) {
+  load_options o;
+  o.max_p99 = "250";
+  o.max_error_ratio = "0.05";
+  std::string why;
+  auto s = check(o, why);
+  ASSERT_TRUE(s) << why;
+  ASSERT_EQ(s->thresholds.size(), 3u);
+  EXPECT_EQ(s->thresholds[0].expr, "p99<=250ms");
+  EXPECT_DOUBLE_EQ(s->thresholds[0].limit, 250);
+  EXPECT_EQ(s->thresholds[0].flag, "--max-p99 250");
+  EXPECT_EQ(s->thresholds[1].metric, "error_ratio");
+  EXPECT_EQ(s->thresholds[2].metric, "operation_error_ratio");
+  EXPECT_EQ(s->thresholds[1].flag, "--max-error-ratio 0.05");
+  o.max_p99 = "abc";
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("--max-p99"), std::string::npos);
+  EXPECT_NE(why.find("'abc'"), std::string::npos);
+}
+
+TEST(Options, MessagesNameTheFlagAsTypedAndQuoteTheValue) {
+  load_options o;
+  std::string why;
+  o.connections = "abc";
+  o.typed["--connections"] = "-c";
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("-c wants a whole number"), std::string::npos) << why;
+  EXPECT_NE(why.find("'abc'"), std::string::npos) << why;
+  o = load_options{};
+  o.rate = "0.5k";
+  o.typed["--rate"] = "-R";
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("-R"), std::string::npos) << why;
+  EXPECT_NE(why.find("'0.5k'"), std::string::npos) << why;
+  EXPECT_EQ(why.find("000000000000"), std::string::npos) << why;  // no 309-digit bound
+  o = load_options{};
+  o.duration = "1e400s";
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("'1e400s'"), std::string::npos) << why;
+  o = load_options{};
+  o.duration = "1m30s";
+  o.warmup = "2s";
+  o.request_timeout = "1500ms";
+  auto s = check(o, why);
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->run_for, std::chrono::seconds(90));
+  EXPECT_EQ(s->warmup, std::chrono::seconds(2));
+  EXPECT_EQ(s->request_timeout, std::chrono::milliseconds(1500));
+}
+
+TEST(Options, UnknownFlagGetsTheNearestSuggested) {
+  const std::vector<std::string> known{"--duration", "--connections", "--threshold", "--threads", "-c"};
+  EXPECT_EQ(nearest_flag("--duraton", known), "--duration");
+  EXPECT_EQ(nearest_flag("--conections=4", known), "--connections");
+  EXPECT_EQ(nearest_flag("--thresold", known), "--threshold");
+  EXPECT_EQ(nearest_flag("--frobnicate", known), "");
+  load_options o;
+  o.flag_names = known;
+  o.extras = {"--duraton", "5s"};
+  std::string why;
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("unknown flag '--duraton'; did you mean --duration?"), std::string::npos) << why;
+}
+
+TEST(Options, OnlyOneOutputOnStandardOutput) {
+  load_options o;
+  o.json_file = "-";
+  o.csv_file = "-";
+  std::string why;
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("only one"), std::string::npos) << why;
+  o.csv_file = "x.csv";
+  EXPECT_TRUE(check(o, why)) << why;
+}
+
+TEST(Outputs, CsvHasAHeaderAndOneRowPerSecond) {
+  load_report r;
+  r.warmup_s = 1;
+  for (int i = 1; i <= 3; ++i) {
+    interval iv;
+    iv.t = i;
+    iv.dt = 1;
+    iv.requests = 100u * static_cast<unsigned>(i);
+    r.series.push_back(iv);
+  }
+  const std::string csv = to_csv(r);
+  EXPECT_EQ(csv.rfind("t_s,dt_s,warmup,requests,", 0), 0u);
+  EXPECT_NE(csv.find("\r\n1,1,1,100,"), std::string::npos) << csv;  // warm-up second marked
+  EXPECT_NE(csv.find("\r\n2,1,0,200,"), std::string::npos) << csv;
+}
+
+TEST(Outputs, JunitHasOneCasePerThresholdAndEscapes) {
+  load_report r;
+  r.thresholds = {{"p99<250ms", "p99", 12.5, true}, {"error_ratio<1% & \"x\"", "error_ratio", 0.5, false}};
+  const std::string x = to_junit(r);
+  EXPECT_NE(x.find("tests=\"2\" failures=\"1\""), std::string::npos) << x;
+  EXPECT_NE(x.find("name=\"p99&lt;250ms\""), std::string::npos) << x;
+  EXPECT_NE(x.find("&amp; &quot;x&quot;"), std::string::npos) << x;
+  EXPECT_EQ(x.find("<failure"), x.rfind("<failure"));  // exactly one failure
+}
+
+TEST(Outputs, OpenMetricsEndsInEof) {
+  load_report r = report_with({1, 2}, 10, 1);
+  const std::string m = to_openmetrics(r);
+  EXPECT_NE(m.find("pollster_load_requests_total 10\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("pollster_load_errors_total{kind=\"http_server_error\"} 1\n"), std::string::npos) << m;
+  EXPECT_EQ(m.substr(m.size() - 6), "# EOF\n");
+}
+
+TEST(Progress, FieldsAreDroppedToFitTheWidth) {
+  const std::vector<std::string> f{"12s/30s", "1000 req/s", "p99 1.2 ms", "errors 0"};
+  EXPECT_EQ(fit_fields(f, 200), "12s/30s  1000 req/s  p99 1.2 ms  errors 0");
+  const std::string narrow = fit_fields(f, 30);
+  EXPECT_LE(narrow.size(), 30u);
+  EXPECT_EQ(narrow.rfind("12s/30s  1000 req/s", 0), 0u);
+  EXPECT_EQ(fit_fields(f, 3), "12s/30s");  // the first field always
+}
