@@ -1056,7 +1056,8 @@ void client::release(std::uint64_t handle) { impl_->queue_release(handle); }
 void client::shutdown() { impl_->shutdown(); }
 
 pool_stats client::pool() const noexcept {
-  return {impl_->pool.size(), impl_->pool.open(), impl_->pool.busy(), impl_->waiters.size()};
+  return {impl_->pool.size(), impl_->pool.open(), impl_->pool.busy(), impl_->waiters.size(),
+          impl_->releases.size() + impl_->releases_in_flight};
 }
 
 const endpoint& client::target() const noexcept { return impl_->ep; }

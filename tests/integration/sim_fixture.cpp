@@ -58,8 +58,10 @@ std::vector<outcome> sim_test::wait_all(client& c, const std::vector<std::uint64
   const auto until = std::chrono::steady_clock::now() + limit;
   while (remaining > 0 && std::chrono::steady_clock::now() < until) ioc.run_one_for(100ms);
   EXPECT_EQ(remaining, 0u) << "waits still running after " << limit.count() << " s";
-  // Drain the releases sent after delivery (each has a request timeout).
-  ioc.run_for(2s);
+  // Drain the releases sent after delivery: run_for returns as soon as the
+  // io_context runs out of work (each release is bounded by release_timeout;
+  // they go a few at a time, on the workers' spare time).
+  ioc.run_for(20s);
   ioc.restart();
   for (std::size_t i = 0; i < handles.size(); ++i)
     EXPECT_EQ(delivered[i], 1) << "handle " << handles[i] << " delivered " << delivered[i] << " times";

@@ -57,9 +57,11 @@ TEST_F(sim_test, UnknownHandleIsGoneAfterConfirmation) {
   opts.gone_confirmations = 2;
   auto out = wait_all(c, {987654}, opts);
   EXPECT_EQ(out[0].kind, outcome_kind::gone);
-  EXPECT_EQ(out[0].error_name, "xDBNoSuchPath");
+  // A handle that never existed, on API 12.x: the name the vendor's SDK saw
+  // (docs/simulator.md; xDBNoSuchPath is for purged results).
+  EXPECT_EQ(out[0].error_name, "xAsyncHandleDoesNotExist");
   EXPECT_EQ(out[0].error_code, 500);
-  EXPECT_NE(out[0].raw_json.find("xDBNoSuchPath"), std::string::npos);
+  EXPECT_NE(out[0].raw_json.find("does not exist"), std::string::npos);
   EXPECT_EQ(out[0].polls, 3) << "one answer and two confirmations";
 }
 

@@ -46,6 +46,7 @@ struct start_result : call_result {
 
 struct pool_stats {
   std::size_t size = 0, open = 0, busy = 0, waiting = 0;
+  std::size_t releases = 0;  ///< releases queued or being sent
 };
 
 class client {

@@ -351,6 +351,10 @@ void add_load_flags(CLI::App& app, load_options& o) {
             "lognormal:2s:0.5; 0s answers complete at once: a max-rate test)");
   app.add_flag("--no-progress", o.no_progress, "no progress line on standard error");
   o.flag_names.push_back("--no-progress");
+  app.add_flag("--no-id-check", o.no_id_check,
+               "accept answers whose JSON-RPC id is not the request's (static test servers that "
+               "always answer \"id\":1, e.g. nginx in bench/compare); never against a cluster");
+  o.flag_names.push_back("--no-id-check");
   o.flag_names.push_back("--help");
 }
 

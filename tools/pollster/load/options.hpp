@@ -41,6 +41,7 @@ struct load_options {
   std::string first_handle = "1";
   std::string sim_job_duration = "lognormal:2s:0.5";
   bool no_progress = false;
+  bool no_id_check = false;
   std::map<std::string, std::string> typed;  ///< canonical flag -> the name used
   std::vector<std::string> extras;           ///< unknown arguments (see check_options)
   std::vector<std::string> flag_names;       ///< every flag name, for suggestions

@@ -111,6 +111,7 @@ std::optional<target> reach_target(const load_options& opt, const load_settings&
   t.base.user = opt.user;
   t.base.pool_size = 0;
   t.base.request_timeout = s.request_timeout;
+  t.base.check_id = !opt.no_id_check;
   if (s.embedded) {
     std::string why;
     auto job_dist = sim::duration_dist::parse(opt.sim_job_duration, why);

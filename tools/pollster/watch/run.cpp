@@ -29,11 +29,6 @@ using namespace std::chrono_literals;
 
 constexpr std::string_view prefix = "pollster watch: ";
 
-// Sends the release of a delivered result, where the engine offers one.
-template <class Client>
-void release_result(Client& c, std::uint64_t handle) {
-  if constexpr (requires { c.release(handle); }) c.release(handle);
-}
 
 struct cluster_state {
   cluster_spec spec;
@@ -48,7 +43,9 @@ class session {
  public:
   session(asio::io_context& ioc, std::shared_ptr<const wait_options> wopts, purge_policy purge)
       : ioc_(ioc), wopts_(std::move(wopts)), purge_(purge), signals_(ioc, SIGINT, SIGTERM),
-        ticker_(ioc) {}
+        ticker_(ioc) {
+    if (wopts_->deadline.count() > 0) deadline_ = std::chrono::steady_clock::now() + wopts_->deadline;
+  }
 
   /// Builds the cluster's engine and client; false (reason on stderr) when
   /// the client refuses its configuration.
@@ -127,7 +124,7 @@ class session {
       if (out_.write(line)) {
         // Released only now that the line is written: a result whose line
         // could not be written stays on the cluster.
-        if (o.completed() && purge_ == purge_policy::after_delivery) release_result(*c.cl, o.handle);
+        if (o.completed() && purge_ == purge_policy::after_delivery) c.cl->release(o.handle);  // the line is written and flushed: delivered
       } else {
         status_.message(std::string(prefix) + "cannot write to standard output: " + out_.error() +
                         "; stopping (results not written stay on the cluster)");
@@ -190,22 +187,54 @@ class session {
   }
 
   // SIGINT and SIGTERM stay handled until the process exits: a second one
-  // while waits end is noted, not fatal. (The signal_set stays registered
-  // after its last wait is cancelled, so a late signal is queued, not fatal.)
+  // while waits end is noted, not fatal; one after the last line cuts the
+  // releases still pending (the results stay on the cluster: nothing lost).
   void arm_signals() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
-      if (ec || finished_) return;  // finished: a pending wait would keep the run going
+      if (ec) return;
+      const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+      if (finished_) {
+        interrupted_ = true;
+        status_.message(std::string(prefix) + name + ": not waiting for the releases still pending");
+        end_releases();
+        return;
+      }
       if (!interrupted_) {
         interrupted_ = true;
-        status_.message(std::string(prefix) + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                        ": stopping; every handle is still reported");
+        status_.message(std::string(prefix) + name + ": stopping; every handle is still reported");
         stop();
       }
       arm_signals();
     });
   }
 
+  // After the last line: releases go on until none is pending, or until the
+  // grace ends (the run never waits past --timeout for them, nor past 10 s).
+  bool releases_pending() const {
+    for (const auto& c : clusters_)
+      if (c->cl->pool().releases > 0) return true;
+    return false;
+  }
+  void end_releases() {
+    if (releases_ended_) return;
+    releases_ended_ = true;
+    for (auto& c : clusters_) c->cl->shutdown();
+    signals_.cancel();
+    ticker_.cancel();
+  }
+
   void tick() {
+    if (finished_) {
+      if (!releases_pending() || std::chrono::steady_clock::now() >= release_grace_end_) {
+        end_releases();
+        return;
+      }
+      ticker_.expires_after(50ms);
+      ticker_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) tick();
+      });
+      return;
+    }
     // The engine's observer hears of exchanges, not of failed connects: the
     // connect failure counter tells those.
     for (auto& c : clusters_) {
@@ -234,8 +263,9 @@ class session {
   void maybe_finish() {
     if (finished_ || reading_ || pending_ > 0) return;
     finished_ = true;
-    signals_.cancel();
-    ticker_.cancel();
+    release_grace_end_ = std::min(deadline_, std::chrono::steady_clock::now() + 10s);
+    ticker_.cancel();  // tick() now watches the releases
+    asio::post(ioc_, [this] { tick(); });
   }
 
   asio::io_context& ioc_;
@@ -253,6 +283,10 @@ class session {
   std::size_t pending_ = 0, succeeded_ = 0, task_failed_ = 0, not_completed_ = 0;
   std::size_t usage_errors_ = 0, undelivered_ = 0;
   bool reading_ = false, stopping_ = false, interrupted_ = false, finished_ = false;
+  bool releases_ended_ = false;
+  // The run's end: --timeout from the start (releases never keep it longer).
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point release_grace_end_{};
 };
 
 int usage_error(const std::string& why) {
