@@ -263,12 +263,15 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     const time_point queued = steady::now();
     if (auto wait = bucket.reserve(queued); wait.count() > 0) {
       if (queued + wait >= deadline) {
+        bucket.refund();  // not sent: the token goes back
         a.ec = err(error::request_timeout);
         a.detail = "rate limit leaves no time before the deadline";
         co_return a;
       }
-      if ((a.ec = co_await sleep_until(timer, queued + wait))) co_return a;
-      if (cancelled()) co_return a;
+      if ((a.ec = co_await sleep_until(timer, queued + wait)) || cancelled()) {
+        bucket.refund();
+        co_return a;
+      }
     }
     auto slot = co_await acquire(timer, deadline, a.ec);
     if (cancelled()) {
@@ -656,9 +659,12 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         if (t != asio::cancellation_type::none) p->cancel_seen = true;
       });
     asio::post(eng->ioc, [self = shared_from_this(), d = std::move(d)]() mutable {
-      if (auto slot = d->handler.get_cancellation_slot(); slot.is_connected()) slot.clear();
       auto ex = asio::get_associated_executor(d->handler, self->executor());
       asio::dispatch(ex, [self = std::move(self), d = std::move(d)]() mutable {
+        // Only here, on the handler's own executor (a strand may have queued
+        // it behind the caller's other work), is the outcome really handed
+        // over: a cancellation up to this point may mean it is dropped.
+        if (auto slot = d->handler.get_cancellation_slot(); slot.is_connected()) slot.clear();
         const bool release = d->release && !d->cancel_seen;
         const std::uint64_t handle = d->out.handle;
         std::move(d->handler)(std::move(d->out));
@@ -785,7 +791,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       });
       bool retry = false;
       std::chrono::nanoseconds retry_after{};
-      if (stopping(cs) || a.ec == error::cancelled) {
+      // An answer that arrived is read even if a cancellation came meanwhile:
+      // a start method's answer carries the handle of an operation that exists.
+      if (a.ec == error::cancelled || (a.ec && stopping(cs))) {
         fail(err(error::cancelled), {});
         co_return res;
       } else if (a.ec) {
@@ -857,6 +865,23 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     co_return res;
   }
 
+  // What an exception out of a call's coroutine (bad_alloc, say) becomes: a
+  // failure the caller sees, never a default, "successful", empty result.
+  template <class Result>
+  static Result failure_from(std::exception_ptr e) {
+    Result r;
+    r.ec = std::make_error_code(std::errc::state_not_recoverable);
+    r.error_name = "exception";
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      r.error_message = x.what();
+    } catch (...) {
+      r.error_message = "unknown exception";
+    }
+    return r;
+  }
+
   // Completes a co_spawned operation's handler on the handler's own executor
   // (co_spawn itself completes on the client's), with its cancellation slot.
   template <class Result>
@@ -865,8 +890,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     asio::co_spawn(
         executor(), std::move(op),
         asio::bind_cancellation_slot(
-            slot, [self = shared_from_this(), h = std::move(handler)](std::exception_ptr,
+            slot, [self = shared_from_this(), h = std::move(handler)](std::exception_ptr e,
                                                                       Result r) mutable {
+              if (e) r = failure_from<Result>(e);
               auto ex = asio::get_associated_executor(h, self->executor());
               asio::dispatch(ex, [h = std::move(h), r = std::move(r)]() mutable {
                 std::move(h)(std::move(r));
@@ -882,7 +908,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         executor(), run_start(std::move(method), std::move(params), std::move(copts)),
         asio::bind_cancellation_slot(
             slot, [self = shared_from_this(), wopts = std::move(wopts),
-                   h = std::move(handler)](std::exception_ptr, start_result s) mutable {
+                   h = std::move(handler)](std::exception_ptr e, start_result s) mutable {
+              if (e) s = failure_from<start_result>(e);
               if (!s.ok()) {
                 outcome o;
                 o.kind = outcome_kind::start_failed;

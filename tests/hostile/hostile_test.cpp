@@ -814,6 +814,25 @@ TEST_F(hostile_test, ReleasesThatNeverAnswerDoNotStarvePolls) {
   EXPECT_EQ(eng->stats().releases, 0u);
 }
 
+// With a rate limit, releases that cannot get a token before their short
+// deadline give it back: each used to leave a debt, so after a wave of
+// completions the next poll waited out the releases' debt (review of issue 9).
+TEST_F(hostile_test, ReleasesUnderARateLimitDoNotStarvePolls) {
+  auto cfg = config();
+  cfg.pool_size = 8;
+  cfg.rate_limit = 30;
+  cfg.rate_burst = 1;
+  cfg.release_timeout = 10ms;  // shorter than a token's wait: every release gives up
+  client c(*eng, cfg);
+  const auto wave = wait_many(*this, c, 30, 9500, fast(20s));
+  for (const auto& o : wave) EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.error_message;
+  for (int i = 0; i < 10; ++i) step(50ms);  // the 30 releases try, and give up
+  // 30 releases' debt would be a second of tokens: past this wait's deadline.
+  const auto o = wait_one(c, 9600, fast(600ms));
+  EXPECT_EQ(o.kind, outcome_kind::succeeded) << "the poll starved behind the releases' token debt: "
+                                             << o.error_message;
+}
+
 TEST_F(hostile_test, MessagesKeepTheHttpStatus) {
   client c(*eng, config());
   srv.set_fallback({http_answer("", 429)});

@@ -100,3 +100,23 @@ TEST(TokenBucket, ClockGoingBackwardsDoesNotMintTokens) {
   expect_about(b.reserve(t0 - 10s), 100ms);
   expect_about(b.reserve(t0), 200ms);
 }
+
+// A request that gave up before it was sent gives its token back: without
+// that, releases failing fast on their short deadline piled up a debt that
+// starved every later poll (review of issue 9).
+TEST(TokenBucket, ARefundedTokenDoesNotPushLaterRequestsBack) {
+  token_bucket b(1, 1);
+  EXPECT_EQ(b.reserve(t0), clk::duration::zero());
+  for (int i = 0; i < 100; ++i) {
+    expect_about(b.reserve(t0), 1s);  // would be i+1 seconds without the refund
+    b.refund();
+  }
+  expect_about(b.reserve(t0), 1s);
+  // A refund never saves up more than the burst.
+  token_bucket c(10, 2);
+  c.refund();
+  c.refund();
+  EXPECT_EQ(c.reserve(t0), clk::duration::zero());
+  EXPECT_EQ(c.reserve(t0), clk::duration::zero());
+  expect_about(c.reserve(t0), 100ms);
+}

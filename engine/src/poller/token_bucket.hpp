@@ -36,6 +36,13 @@ class token_bucket {
         std::chrono::duration<double>(-tokens_ / rate_));
   }
 
+  /// Gives back a token reserved for a request that gave up before it was
+  /// sent (its wait ran past its deadline, or it was cancelled): a request
+  /// never sent must not push later ones back.
+  void refund() noexcept {
+    if (!unlimited()) tokens_ = std::min(burst_, tokens_ + 1.0);
+  }
+
  private:
   double rate_;
   double burst_;
