@@ -166,7 +166,10 @@ def case_default():
     check("default: parameters", r["parameters"]["handles"] == 1000 and r["parameters"]["connections"] == 16)
     check("default: 16 connections opened, no reconnect",
           r["connections"]["connects"] == 16 and r["connections"]["reconnects"] == 0, str(r["connections"]))
-    check("default: handles outstanding at the end", r["waits"]["outstanding_at_end"] == 1000)
+    # Outcomes are posted: one answered just before the stop is delivered just
+    # after it and counts as ended, not outstanding (at most one per connection).
+    check("default: handles outstanding at the end", 1000 - 16 <= r["waits"]["outstanding_at_end"] <= 1000,
+          str(r["waits"]["outstanding_at_end"]))
     check_html("default", h)
 
 

@@ -46,8 +46,10 @@ class closed_loop final : public worker {
   }
 
   void on_outcome(const outcome& o) {
-    if (stopping_) {
-      if (o.kind == outcome_kind::cancelled) inc(live[counter::outstanding]);
+    // Outcomes are posted, so one answered just before the stop arrives just
+    // after it: it still counts (its request did), only no new wait starts.
+    if (stopping_ && o.kind == outcome_kind::cancelled) {
+      inc(live[counter::outstanding]);
       return;
     }
     switch (o.kind) {
@@ -67,8 +69,9 @@ class closed_loop final : public worker {
         if (abort_if_fatal(o.ec, o.error_message)) return;
         break;
       case outcome_kind::cancelled: break;
+      case outcome_kind::start_failed: break;  // never for a plain wait
     }
-    start_wait();
+    if (!stopping_) start_wait();
   }
 };
 
