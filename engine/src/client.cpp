@@ -1007,21 +1007,25 @@ std::string options_problem(const wait_options& o) {
   if (o.gone_confirm_delay.count() <= 0) return "gone_confirm_delay must be positive";
   return {};
 }
+
+// A wait refused before anything is sent: delivered (never inline) and
+// counted like any other outcome.
+outcome refused(std::uint64_t handle, const std::string& why) {
+  outcome o;
+  o.handle = handle;
+  o.kind = outcome_kind::failed;
+  o.ec = err(error::invalid_config);
+  o.error_name = error_name(o.ec);
+  o.error_message = "invalid wait_options: " + why;
+  return o;
+}
 }  // namespace
 
 void client::start_wait(std::uint64_t handle, std::shared_ptr<const wait_options> opts,
                         asio::any_completion_handler<void(outcome)> handler) {
   if (!opts) opts = std::make_shared<const wait_options>();
   if (std::string why = options_problem(*opts); !why.empty()) {
-    // Refused before anything is sent; delivered (never inline) and counted
-    // like any other outcome.
-    outcome o;
-    o.handle = handle;
-    o.kind = outcome_kind::failed;
-    o.ec = err(error::invalid_config);
-    o.error_name = error_name(o.ec);
-    o.error_message = "invalid wait_options: " + why;
-    impl_->deliver(std::move(handler), std::move(o), false);
+    impl_->deliver(std::move(handler), refused(handle, why), false);
     return;
   }
   impl_->start_wait(std::make_unique<wait_state>(handle, std::move(opts), steady::now(),
@@ -1044,12 +1048,7 @@ void client::start_start_and_wait(std::string method, std::string params, call_o
                                   std::shared_ptr<const wait_options> wopts,
                                   asio::any_completion_handler<void(outcome)> handler) {
   if (std::string why = options_problem(*wopts); !why.empty()) {
-    outcome o;
-    o.kind = outcome_kind::failed;
-    o.ec = err(error::invalid_config);
-    o.error_name = error_name(o.ec);
-    o.error_message = "invalid wait_options: " + why;
-    impl_->deliver(std::move(handler), std::move(o), false);
+    impl_->deliver(std::move(handler), refused(0, why), false);
     return;
   }
   impl_->start_and_wait(std::move(method), std::move(params), std::move(copts), std::move(wopts),
