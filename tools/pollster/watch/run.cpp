@@ -1,6 +1,7 @@
 // pollster watch, running: every cluster on one io_context, one engine per
 // cluster (so that each engine's observer tells that cluster's errors), one
 // wait per handle, one line per outcome.
+#include <signal.h>  // pthread_sigmask
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -356,7 +357,17 @@ int run_watch(watch_options& opt) {
   for (auto& spec : specs)
     if (!s.add_cluster(std::move(spec))) return exit_usage;
   for (const auto& ref : refs) s.add(ref);
-  return s.run(read_stdin);
+  const int status = s.run(read_stdin);
+  // The session's signal_set restores SIG_DFL when it is destroyed: a second
+  // SIGTERM sent right after the first would then kill the process (exit 143)
+  // after the run ended well. Blocked here, a late one stays pending and is
+  // discarded at exit (asio's own threads block every signal already).
+  sigset_t late;
+  sigemptyset(&late);
+  sigaddset(&late, SIGINT);
+  sigaddset(&late, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &late, nullptr);
+  return status;
 }
 
 }  // namespace pollster::cli::watch
