@@ -53,6 +53,43 @@ enum class purge_policy {
   on_read,
 };
 
+/// How the waits of one client (one cluster) learn of their operations.
+enum class fan_in_mode {
+  /// Per tick, whichever costs the cluster less (fan_in_options' cost
+  /// model): one ListAsyncResults for every wait, or per-handle polls. Falls
+  /// back to per-handle polling while the cluster refuses or keeps failing
+  /// ListAsyncResults.
+  automatic,
+  /// One ListAsyncResults per tick serves every wait of the client.
+  list,
+  /// One GetAsyncResult per wait, on its own schedule (wait_options::poll).
+  per_handle,
+};
+
+/// The list ticks (fan_in_mode::list and automatic).
+struct fan_in_options {
+  fan_in_mode mode = fan_in_mode::automatic;
+  /// The shortest spacing of two lists, taken while completions come: the
+  /// floor that protects the cluster, whatever the number of waits.
+  duration min_interval = std::chrono::milliseconds(500);
+  /// The longest, reached while list after list changes nothing.
+  duration max_interval = std::chrono::seconds(4);
+  /// Bytes of list answer per second the cluster is asked to serve at most:
+  /// after an answer of B bytes the next list waits at least B / budget (a
+  /// 100,000-entry list is not asked for twice a second). 0: no budget.
+  double list_bytes_per_second = 8e6;
+  /// automatic's cost model, the shape of `pollster sim --service-time`: a
+  /// request costs the cluster as much as this many bytes of answer. A list
+  /// is chosen when it costs less than the polls its waits would send per
+  /// tick interval.
+  std::size_t request_cost_bytes = 4096;
+  /// Consecutive failed lists after which automatic polls per handle (for
+  /// `fallback_for`, then tries a list again). A refused method (unknown
+  /// method, no permission) falls back at once.
+  int failures_before_fallback = 3;
+  duration fallback_for = std::chrono::seconds(60);
+};
+
 struct client_config {
   std::string url;  ///< https://host[:port]/json-rpc/<version>
   std::string user;
@@ -79,6 +116,8 @@ struct client_config {
   /// Largest answer body accepted (a ListAsyncResults of many thousands of
   /// entries fits).
   std::size_t body_limit = 64 * 1024 * 1024;
+  /// One ListAsyncResults for every wait, or a poll per wait.
+  fan_in_options fan_in{};
   /// Reconnect backoff of a pooled connection after a failed connect.
   backoff_policy reconnect{.initial = 100ms, .multiplier = 2.0, .max_delay = 10s,
                            .jitter = 1.0, .min_delay = 10ms};
@@ -106,7 +145,11 @@ struct wait_options {
   /// (it has been seen transiently during upgrades), and their spacing.
   int gone_confirmations = 2;
   duration gone_confirm_delay = 1s;
-  /// Called after each "running" answer; may be empty.
+  /// The operation's resultType ("Clone", "BulkVolume", ...) when known
+  /// (start_and_wait sets it from the method): a list is filtered by
+  /// asyncResultTypes when every wait of the client knows its type.
+  std::string result_type;
+  /// Called after each "running" answer (or running list entry); may be empty.
   std::function<void(const progress&)> on_progress;
 };
 

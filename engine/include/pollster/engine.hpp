@@ -32,11 +32,14 @@ struct counters {
   std::uint64_t releases = 0;          ///< keepResult=false releases answered
   std::uint64_t releases_dropped = 0;  ///< releases not sent: the client shut down first
   std::uint64_t unasked_answers = 0;   ///< answers whose id was not the request's (connection closed)
+  std::uint64_t lists = 0;             ///< ListAsyncResults answers read (fan-in ticks)
+  std::uint64_t list_entries = 0;      ///< entries in them, ours or not
+  std::uint64_t list_fallbacks = 0;    ///< times fan_in automatic went back to per-handle polls
 };
 
 /// One finished HTTP exchange, for observers (the load tool's histograms).
 struct request_event {
-  enum class kind { poll, release, call } what = kind::poll;
+  enum class kind { poll, release, call, list } what = kind::poll;
   std::chrono::steady_clock::time_point sent;  ///< when the request was handed to the pool
   std::chrono::nanoseconds latency{};          ///< from `sent` to the whole answer
   std::error_code ec;                          ///< empty when an answer arrived

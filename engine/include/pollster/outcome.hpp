@@ -56,6 +56,13 @@ struct outcome {
   std::string last_status;
   std::string last_details;
 
+  /// succeeded, task_failed: the outcome came from a ListAsyncResults entry
+  /// (fan-in). raw_answer is then the GetAsyncResult-shaped object rebuilt
+  /// from it: createTime, result or error (the entry's `data`, byte for
+  /// byte), lastUpdateTime, resultType, status "complete", keys sorted as a
+  /// cluster sorts them.
+  bool from_list = false;
+
   int polls = 0;    ///< GetAsyncResult requests sent for this wait
   int retries = 0;  ///< of which were retries after transient errors
 
