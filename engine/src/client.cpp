@@ -1413,7 +1413,7 @@ endpoint checked_endpoint(const client_config& cfg) {
 
 client::client(engine& eng, client_config cfg) {
   endpoint ep = checked_endpoint(cfg);
-  impl_ = std::make_shared<impl>(eng.internals(), std::move(cfg), std::move(ep));
+  impl_ = std::make_shared<impl>(eng.impl_, std::move(cfg), std::move(ep));
 }
 
 client::~client() {

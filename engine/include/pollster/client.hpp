@@ -153,9 +153,8 @@ class client {
   pool_stats pool() const noexcept;
   const endpoint& target() const noexcept;
 
-  struct impl;
-
  private:
+  struct impl;
   void start_wait(std::uint64_t handle, std::shared_ptr<const wait_options> opts,
                   boost::asio::any_completion_handler<void(outcome)> handler);
   void start_call(std::string method, std::string params, call_options opts,

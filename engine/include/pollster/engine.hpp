@@ -69,11 +69,10 @@ class engine {
   /// "simdjson 3.0.1"
   static std::string_view json_library() noexcept;
 
-  struct impl;
-  /// Internal: shared with clients.
-  const std::shared_ptr<impl>& internals() const noexcept { return impl_; }
 
  private:
+  friend class client;  // a client shares its engine's state (the parser, the counters)
+  struct impl;
   std::shared_ptr<impl> impl_;
 };
 
