@@ -74,7 +74,8 @@ std::optional<backoff_policy> parse_backoff(const std::string& text, std::string
     why = "'" + text + "' " + form;
     return std::nullopt;
   }
-  b.min_delay = std::min<duration>(100ms, b.initial);
+  // Fixed: never closer than the spacing asked for (a 2 s loop is a 2 s loop).
+  b.min_delay = parts.size() == 1 ? b.initial : std::min<duration>(100ms, b.initial);
   return b;
 }
 
@@ -242,6 +243,10 @@ std::optional<load_settings> check_options(const load_options& o, std::string& w
     }
     if (!o.rate.empty()) {
       why = o.name("--jobs") + " is a closed-loop run: leave out " + o.name("--rate");
+      return std::nullopt;
+    }
+    if (s.warmup.count() > 0) {
+      why = o.name("--jobs") + " measures every job from the start: leave out " + o.name("--warmup");
       return std::nullopt;
     }
     s.handles = s.jobs;

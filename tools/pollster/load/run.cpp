@@ -404,6 +404,8 @@ load_report build_report(const load_options& opt, const load_settings& s, const 
   rep.engine_requests = c[counter::engine_requests];
   rep.lists = c[counter::lists];
   rep.detected_early = c[counter::detected_early];
+  rep.jobs = s.jobs ? s.shard_handles : 0;  // this shard's part
+  rep.duplicates = c[counter::duplicates];
   rep.detection_measured = s.embedded && !s.open_loop;
   rep.detection = m.final.detection.since(m.warm.detection);
   if (tgt.clusters.size() > 1) {

@@ -86,6 +86,7 @@ std::uint64_t worker::next_handle(lane& l) {
 
 void worker::count_delivery(lane& l, std::uint64_t handle) {
   inc(l.live[static_cast<std::size_t>(lane_counter::completed)]);
+  if (plan_.fixed_jobs && !l.delivered.insert(handle).second) inc(live[counter::duplicates]);
   if (!l.simulator) return;
   const auto done = l.simulator->completion_time(handle);
   if (!done) return;

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "histogram.hpp"
@@ -86,6 +87,7 @@ class worker {
     const sim::server* simulator = nullptr;
     std::vector<std::uint64_t> jobs;
     std::size_t next_job = 0;
+    std::unordered_set<std::uint64_t> delivered;  ///< --jobs: handles delivered, to catch a second delivery
     lane_counters live{};
     histogram detection;
   };

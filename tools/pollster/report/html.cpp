@@ -261,6 +261,11 @@ std::string to_html(const load_report& r) {
     row("requests per completed operation", fixed(r.requests_per_op(), 2));
     row("lists (ListAsyncResults)", std::to_string(r.lists));
   }
+  if (r.jobs) {
+    row("jobs", std::to_string(r.jobs));
+    row("jobs not delivered", std::to_string(r.undelivered()));
+    row("jobs delivered twice", std::to_string(r.duplicates));
+  }
   if (r.detection_measured) {
     const histogram& d = r.detection;
     row("detection delay mean", format_latency(static_cast<std::uint64_t>(d.mean())));

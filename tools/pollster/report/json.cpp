@@ -179,6 +179,8 @@ bj::object report_json(const load_report& r) {
   if (r.detection_measured) o["detection_delay_us"] = detection_json(r.detection);
   else o["detection_delay_us"] = nullptr;
   o["detected_early"] = r.detected_early;
+  if (r.jobs) o["jobs"] = {{"created", r.jobs}, {"undelivered", r.undelivered()}, {"duplicates", r.duplicates}};
+  else o["jobs"] = nullptr;
   bj::array clusters;
   for (const cluster_summary& c : r.clusters) {
     bj::object co{{"index", c.index}, {"target", c.target}, {"requests", c.requests}, {"lists", c.lists},
@@ -461,6 +463,12 @@ std::optional<load_report> from_json(std::string_view text, std::string& why) {
   ok = ok && in.count("engine_requests", r.engine_requests, false) && in.count("lists", r.lists, false) &&
        in.count("detected_early", r.detected_early, false) &&
        read_detection(in, "detection_delay_us", r.detection, r.detection_measured);
+  if (ok) {
+    if (const bj::value* j = d.if_contains("jobs"); j && j->is_object()) {
+      reader jin(j->get_object(), "jobs: ", why);
+      ok = jin.count("created", r.jobs, true) && jin.count("duplicates", r.duplicates, false);
+    }
+  }
   ok = ok && read_list(in, "clusters", r.clusters, why, [](reader& t, cluster_summary& c) {
          bool present = false;
          return t.count("index", c.index, true) && t.text("target", c.target, false) &&

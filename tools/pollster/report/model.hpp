@@ -2,6 +2,7 @@
 // merge` adds up. Rendered by table.hpp, html.hpp; read and written by json.hpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -110,6 +111,13 @@ struct load_report {
   histogram detection;                ///< detection delays (ns)
   std::uint64_t detected_early = 0;   ///< outcomes delivered before their completion (never expected)
   std::vector<cluster_summary> clusters;  ///< per cluster, when there are several
+  std::uint64_t jobs = 0;        ///< --jobs: operations in all (0: the plain closed loop)
+  std::uint64_t duplicates = 0;  ///< --jobs: second deliveries for one handle (never expected)
+  /// --jobs: jobs whose outcome was never delivered (lost, gone, failed or still running).
+  std::uint64_t undelivered() const {
+    const std::uint64_t distinct = completed - std::min(completed, duplicates);
+    return jobs > distinct ? jobs - distinct : 0;
+  }
   /// engine_requests per completed operation (0 when none completed).
   double requests_per_op() const { return completed ? static_cast<double>(engine_requests) / completed : 0; }
 

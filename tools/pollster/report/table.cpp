@@ -99,6 +99,9 @@ std::string to_table(const load_report& r) {
                               "   max " + format_latency(d.max()) + "   (job completed -> outcome delivered)");
     if (r.detected_early) row("", with_commas(r.detected_early) + " outcomes delivered before their job completed (a bug)");
   }
+  if (r.jobs)
+    row("jobs", with_commas(r.jobs) + " created, " + with_commas(r.undelivered()) + " not delivered, " +
+                    with_commas(r.duplicates) + " delivered twice");
   // One short table of the clusters, so that a bad one stands out.
   if (!r.clusters.empty()) {
     o += "  " + pad("cluster", 9) + pad("requests", 12) + pad("lists", 9) + pad("completed", 11) + pad("req/op", 8) +
