@@ -196,7 +196,30 @@ def case_targets():
         base.stop_sim(sim)
 
 
-CASES = {"usage": case_usage, "modes": case_modes, "clusters": case_clusters,
+def case_watch():
+    """pollster watch --fan-in: in each mode (and from POLLSTER_FAN_IN), every
+    handle gets exactly one line, its GetAsyncResult answer saying complete."""
+    sim, url, cert = base.start_sim("--job-duration", "400ms")
+    try:
+        handles = [str(h) for h in range(501, 511)]
+        for mode, env in (("auto", {}), ("list", {}), ("per-handle", {}), (None, {"POLLSTER_FAN_IN": "list"})):
+            flags = ["--fan-in", mode] if mode else []
+            tag = f"watch {mode or 'POLLSTER_FAN_IN=list'}"
+            rc, out, err = run(["watch", "--endpoint", url, "--user", "admin", "--ca-file", cert, "--timeout", "20s"]
+                               + flags + handles, env={"POLLSTER_PASSWORD": "pw", **env})
+            check(f"{tag}: exit 0", rc == 0, f"rc={rc} {err}")
+            lines = [json.loads(l) for l in out.splitlines() if l.strip()]
+            got = sorted(str(l.get("asyncHandle")) for l in lines)
+            check(f"{tag}: one line per handle", got == sorted(handles), str(got))
+            check(f"{tag}: every one complete, with its result", all(l.get("status") == "complete" and
+                                                                     "result" in l for l in lines),
+                  out[:300])
+            handles = [str(int(h) + 100) for h in handles]  # fresh jobs for the next mode
+    finally:
+        base.stop_sim(sim)
+
+
+CASES = {"usage": case_usage, "watch": case_watch, "modes": case_modes, "clusters": case_clusters,
          "thresholds": case_thresholds, "targets": case_targets}
 
 if __name__ == "__main__":
