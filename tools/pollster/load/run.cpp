@@ -205,6 +205,12 @@ std::vector<std::uint64_t> create_jobs(sim::server& sim, const sim::duration_dis
   return handles;
 }
 
+// Connections of worker t's client for cluster c of C: its share of the
+// worker's, at least one (so that more clusters than connections still run).
+std::uint64_t cluster_pool(const load_settings& s, std::uint64_t t, std::uint64_t c, std::uint64_t C) {
+  return std::max<std::uint64_t>(1, share(share(s.shard_connections, t, s.threads), c, C));
+}
+
 // Constructing the workers' clients checks the URL and the TLS files.
 bool make_workers(const load_options& opt, const load_settings& s, target& tgt, worker_list& out) {
   const std::uint64_t T = s.threads;
@@ -218,11 +224,10 @@ bool make_workers(const load_options& opt, const load_settings& s, target& tgt, 
   for (std::uint64_t t = 0; t < T; ++t) {
     worker_plan p;
     p.handles = share(s.shard_handles, t, T);
-    const std::uint64_t conns = share(s.shard_connections, t, T);
     for (std::size_t c = 0; c < C; ++c) {
       cluster_plan cp;
       cp.client = tgt.clusters[c];
-      cp.client.pool_size = std::max<std::uint64_t>(1, share(conns, c, C));
+      cp.client.pool_size = cluster_pool(s, t, c, C);
       if (s.embedded) cp.simulator = tgt.simulators[c].get();
       // Wait i of this worker is on cluster i mod C.
       if (job_dist) cp.jobs = create_jobs(*tgt.simulators[c], *job_dist, share(p.handles, c, C), rng);
@@ -395,7 +400,10 @@ load_report build_report(const load_options& opt, const load_settings& s, const 
   }
   rep.connects = c[counter::connects];
   rep.connect_failures = c[counter::connect_failures];
-  rep.reconnects = c[counter::connects] > s.shard_connections ? c[counter::connects] - s.shard_connections : 0;
+  std::uint64_t pools = 0;  // the connections the clients open at first
+  for (std::uint64_t t = 0; t < s.threads; ++t)
+    for (std::uint64_t k = 0; k < tgt.clusters.size(); ++k) pools += cluster_pool(s, t, k, tgt.clusters.size());
+  rep.reconnects = c[counter::connects] > pools ? c[counter::connects] - pools : 0;
   rep.rate_target = s.rate / static_cast<double>(s.shards);
   rep.scheduled = c[counter::scheduled];
   rep.late = c[counter::late];
