@@ -35,21 +35,31 @@ pollster::error status_error(int status) noexcept {
 
 worker::worker(worker_plan p) : plan_(std::move(p)), ioc_(1), guard_(asio::make_work_guard(ioc_)) {
   // One engine per cluster, so that each one's counters are that cluster's.
-  for (cluster_plan& c : plan_.clusters) {
-    auto l = std::make_unique<lane>();
-    engine_config ec;
-    ec.observer = [this](const request_event& ev) { observe(ev); };
-    l->eng = std::make_unique<engine>(ioc_, std::move(ec));
-    l->cl = std::make_unique<client>(*l->eng, c.client);  // throws on a bad configuration
-    l->simulator = c.simulator;
-    l->jobs = std::move(c.jobs);
-    lanes.push_back(std::move(l));
+  try {
+    for (cluster_plan& c : plan_.clusters) {
+      auto l = std::make_unique<lane>();
+      engine_config ec;
+      ec.observer = [this](const request_event& ev) { observe(ev); };
+      l->eng = std::make_unique<engine>(ioc_, std::move(ec));
+      l->cl = std::make_unique<client>(*l->eng, c.client);  // throws on a bad configuration
+      l->simulator = c.simulator;
+      l->jobs = std::move(c.jobs);
+      lanes.push_back(std::move(l));
+    }
+  } catch (...) {
+    lanes.clear();  // before ioc_ (see ~worker)
+    throw;
   }
   eng_ = lanes.front()->eng.get();
   cl_ = lanes.front()->cl.get();
 }
 
-worker::~worker() { join(); }
+worker::~worker() {
+  join();
+  // The clients and engines before the io_context they run on (`lanes` is
+  // declared before ioc_, so it would otherwise outlive it).
+  lanes.clear();
+}
 
 void worker::start(steady::time_point t0) {
   t0_ = t0;
