@@ -362,15 +362,13 @@ CLI::Option* text_flag(CLI::App& app, load_options& o, std::vector<std::string> 
 void add_load_flags(CLI::App& app, load_options& o) {
   // Unknown arguments reach check_options, which suggests the nearest flag.
   app.allow_extras();
-  CLI::Option* endpoint =
-      text_flag(app, o, {"--endpoint", "--target"}, o.url,
-                "https://HOST[:PORT]/json-rpc/VERSION (default: start the embedded simulator); repeat it for "
-                "several clusters, the handles spread over them",
-                "POLLSTER_ENDPOINT");
+  text_flag(app, o, {"--endpoint", "--target"}, o.url,
+            "https://HOST[:PORT]/json-rpc/VERSION (default: start the embedded simulator); repeat it for "
+            "several clusters, the handles spread over them",
+            "POLLSTER_ENDPOINT");
   // Every value, not only the last: several targets are several clusters.
   for (const char* n : {"--endpoint", "--target"})
     app.get_option(n)->each([&o](const std::string& v) { o.urls.push_back(v); });
-  (void)endpoint;
   text_flag(app, o, {"--user"}, o.user, "cluster admin user (default admin)", "POLLSTER_USER");
   text_flag(app, o, {"--password-file"}, o.password_file,
             "file whose first line is the password (default: $POLLSTER_PASSWORD); with --endpoint");

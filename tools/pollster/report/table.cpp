@@ -42,7 +42,10 @@ std::string describe(const load_report& r) {
   std::string s = "target " + (target.empty() ? "?" : target);
   const std::string handles = r.parameter("handles"), conns = r.parameter("connections"),
                     threads = r.parameter("threads");
-  if (!handles.empty()) s += ", " + handles + " handles";
+  const std::string jobs = r.parameter("jobs"), fan_in = r.parameter("fan_in");
+  if (!jobs.empty()) s += ", " + jobs + " jobs";
+  else if (!handles.empty()) s += ", " + handles + " handles";
+  if (!fan_in.empty() && fan_in != "auto") s += ", fan-in " + fan_in;
   if (!conns.empty()) s += ", " + conns + " connections";
   if (!threads.empty()) s += ", " + threads + (threads == "1" ? " thread" : " threads");
   if (r.mode == "rate") s += ", open loop at " + rate_text(r.rate_target) + " requests/s";
