@@ -18,18 +18,23 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
+#include <map>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "detail/intrusive_heap.hpp"
 #include "detail/intrusive_list.hpp"
 #include "pollster/error.hpp"
+#include "pollster/params.hpp"
 #include "engine_impl.hpp"
 #include "poller/backoff.hpp"
+#include "poller/fan_in.hpp"
 #include "poller/token_bucket.hpp"
 #include "poller/wait_machine.hpp"
 #include "protocol/classify.hpp"
 #include "protocol/request_encoder.hpp"
+#include "protocol/result_types.hpp"
 #include "transport/connection.hpp"
 #include "transport/handler_memory.hpp"
 #include "transport/pool_state.hpp"
@@ -86,6 +91,11 @@ struct wait_state : detail::list_hook<wait_state> {
   bool in_flight = false;
   bool cancel_requested = false;
   bool seen_running = false;
+  // Fan-in: served by the client's lists (not polled on its own), in the
+  // list index under its handle (chained with other waits for that handle).
+  bool listed = false;
+  bool running_answer = false;  // the last poll said "running"
+  wait_state* same_handle = nullptr;
   // While in flight: what to close or cancel to end it at once.
   detail::connection* conn_in_use = nullptr;
   asio::steady_timer* timer_in_use = nullptr;
@@ -125,6 +135,29 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   detail::handler_memory_owner wake_memory;
   bool shut_down = false;
   std::uint64_t next_id = 1;
+
+  // --- fan-in (docs/architecture.md, "one list tick") ---
+  // The listed waits by handle: the head of each handle's chain, the tick
+  // that first could see it (an entry is expected only in lists sent after),
+  // and the last tick whose answer had its entry.
+  struct listed_node {
+    wait_state* head = nullptr;
+    std::uint32_t since = 0;
+    std::uint32_t seen = 0;
+    std::uint32_t taken = 0;  // the tick whose completed entry ended it (duplicates ignored)
+  };
+  std::unordered_map<std::uint64_t, listed_node> listed;
+  detail::fan_in_policy fan_in;
+  std::uint32_t list_tick = 0;  // lists sent so far
+  bool lister_running = false;
+  asio::steady_timer* lister_timer = nullptr;  // set while the lister sleeps
+  // asyncResultTypes filter: usable while every wait knows its type.
+  std::size_t untyped_waits = 0;
+  duration poll_initial_sum{0};  // over the live waits: see poll_spacing()
+  std::map<std::string, std::size_t, std::less<>> typed_waits;
+  // The last list failure, told in the outcome of a listed wait that ends
+  // without an answer of its own ("deadline exceeded (last error: ...)").
+  std::string last_list_error;
 
   asio::any_io_executor executor() { return eng->ioc.get_executor(); }
 
@@ -419,13 +452,14 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     if (!r.complete) {
       ++eng->stats.running_answers;
       w.seen_running = true;
+      w.running_answer = true;
       w.last_details.assign(r.details_raw);
+      const double pct = eng->parser.percent_complete(r.details_raw, end);
       if (w.opts->on_progress) {
-        progress p{w.handle, r.result_type, r.details_raw,
-                   eng->parser.percent_complete(r.details_raw, end)};
+        progress p{w.handle, r.result_type, r.details_raw, pct};
         w.opts->on_progress(p);
       }
-      return m.on_running(now);
+      return m.on_running(now, pct);
     }
     // The one copy of an answer: the outcome the caller keeps.
     outcome& out = w.out();
@@ -447,6 +481,337 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     return m.on_complete(r.has_error);
   }
 
+  // --- fan-in: one ListAsyncResults per tick for every listed wait ---
+
+  // How often a wait would be polled on its own: twice its poll backoff's
+  // first delay, on average over the waits (the default, 1 s x 1.5^n,
+  // averages about 2 s over jobs of 2-20 s: the loop fan-in competes with).
+  duration poll_spacing() const {
+    if (live_waits == 0) return std::chrono::seconds(2);
+    return 2 * poll_initial_sum / static_cast<std::int64_t>(live_waits);
+  }
+
+  bool use_list(time_point now) { return fan_in.use_list(now, live_waits, poll_spacing()); }
+
+  void count_type(const wait_state& w, int delta) {
+    poll_initial_sum += delta * w.opts->poll.initial;
+    if (w.opts->result_type.empty()) {
+      untyped_waits += delta;
+      return;
+    }
+    auto [it, fresh] = typed_waits.try_emplace(w.opts->result_type, 0);
+    it->second += delta;
+    if (it->second == 0) typed_waits.erase(it);
+  }
+
+  // Into the list index; it sleeps in the heap only for its deadline.
+  void list_wait(wait_state* w) {
+    w->listed = true;
+    auto [it, fresh] = listed.try_emplace(w->handle);
+    if (fresh) it->second.since = list_tick;
+    w->same_handle = std::exchange(it->second.head, w);
+    if (w->machine.deadline() != time_point::max()) {
+      w->wake = w->machine.deadline();
+      sleeping.push(w);
+      arm_wake_timer();
+    }
+  }
+
+  void unlist(wait_state* w) {
+    w->listed = false;
+    auto it = listed.find(w->handle);
+    if (it == listed.end()) return;
+    wait_state** p = &it->second.head;
+    while (*p && *p != w) p = &(*p)->same_handle;
+    if (*p) *p = w->same_handle;
+    w->same_handle = nullptr;
+    if (!it->second.head) listed.erase(it);
+  }
+
+  // Every listed wait, out of the index and the heap, for the caller to
+  // place (user code may run meanwhile: the index is not walked while used).
+  std::vector<wait_state*> take_listed() {
+    std::vector<wait_state*> all;
+    for (auto& [h, node] : listed)
+      for (wait_state* w = node.head; w; w = w->same_handle) all.push_back(w);
+    for (wait_state* w : all) {
+      unlist(w);
+      if (detail::intrusive_heap<wait_state>::contains(w)) sleeping.erase(w);
+    }
+    return all;
+  }
+
+  // Every listed wait goes back to polling on its own (automatic fell back,
+  // or a list no longer pays): first polls spread over a second, not a burst.
+  void unlist_all(time_point now) {
+    for (wait_state* w : take_listed()) {
+      w->wake = now + std::chrono::duration_cast<duration>(
+                          std::chrono::duration<double>(eng->rng.unit()));
+      if (w->wake > w->machine.deadline()) w->wake = w->machine.deadline();
+      sleeping.push(w);
+    }
+    arm_wake_timer();
+  }
+
+  void ensure_lister() {
+    if (lister_running || shut_down || listed.empty()) return;
+    lister_running = true;
+    asio::co_spawn(executor(), run_lister(), asio::detached);
+  }
+
+  // The request: every result, or only the types the waits are of.
+  void build_list(std::string& buf, std::uint64_t id) {
+    if (untyped_waits > 0 || typed_waits.empty()) {
+      encoder.call(buf, "ListAsyncResults", "{}", id);
+      return;
+    }
+    std::string params = R"({"asyncResultTypes":[)";
+    bool first = true;
+    for (const auto& [type, n] : typed_waits) {
+      if (!std::exchange(first, false)) params += ',';
+      pollster::params::append_quoted(params, type);
+    }
+    params += "]}";
+    encoder.call(buf, "ListAsyncResults", params, id);
+  }
+
+  // One pass over a list answer: what it says of the listed waits. Waits
+  // are named by handle where user code (a progress callback) may have run
+  // since, and may have ended them.
+  struct list_pass {
+    impl& c;
+    std::uint32_t tick;
+    std::size_t matched = 0;      // entries of waits expected in this list
+    listed_node* node = nullptr;  // the entry wants() just found
+    std::uint64_t node_handle = 0;
+    struct ended {
+      wait_state* w;
+      bool success;
+    };
+    std::vector<ended> done;
+    std::vector<std::uint64_t> unreadable;  // completed entries without data: confirmed per handle
+    struct progressed {
+      std::uint64_t handle;
+      std::string_view result_type, details;
+    };
+    std::vector<progressed> progress;
+
+    static bool wants(void* ctx, std::uint64_t id, bool completed) {
+      auto& p = *static_cast<list_pass*>(ctx);
+      p.node = nullptr;
+      auto it = p.c.listed.find(id);
+      if (it == p.c.listed.end()) return false;
+      listed_node& n = it->second;
+      if (n.since < p.tick && n.seen != p.tick) ++p.matched;
+      n.seen = p.tick;
+      if (n.taken == p.tick) return false;  // a completed entry came already: the first counts
+      p.node = &n;
+      p.node_handle = id;
+      if (completed) return true;
+      for (wait_state* w = n.head; w; w = w->same_handle)
+        if (w->opts->on_progress) return true;
+      return false;
+    }
+    static void entry(void* ctx, const detail::list_entry_view& e) {
+      auto& p = *static_cast<list_pass*>(ctx);
+      if (!p.node) return;
+      if (!e.completed) {
+        p.progress.push_back({p.node_handle, e.result_type, e.details_raw});
+        return;
+      }
+      p.node->taken = p.tick;
+      if (e.data_raw.empty()) {
+        p.unreadable.push_back(p.node_handle);
+        return;
+      }
+      for (wait_state* w = p.node->head; w; w = w->same_handle) {
+        outcome_from_entry(w->out(), e);
+        p.done.push_back({w, e.success});
+      }
+    }
+  };
+
+  // The outcome of a completed entry: `data` is the result or the task's
+  // error, by `success`; raw_answer is GetAsyncResult's shape rebuilt from
+  // the entry (keys sorted as a cluster sorts them), values byte for byte.
+  static void outcome_from_entry(outcome& out, const detail::list_entry_view& e) {
+    out.from_list = true;
+    out.result_type.assign(e.result_type);
+    out.create_time.assign(e.create_time);
+    out.last_update_time.assign(e.last_update_time);
+    out.raw_json.assign(e.data_raw);
+    out.error_code = 0;
+    if (e.success) {
+      out.error_name.clear();
+      out.error_message.clear();
+    } else {
+      out.error_name.assign(e.error_name);
+      out.error_message.assign(e.error_message);
+    }
+    std::string& r = out.raw_answer;
+    r.clear();
+    r.reserve(e.data_raw.size() + e.result_type.size() + 2 * e.create_time.size() + 96);
+    r += '{';
+    auto text = [&r](std::string_view key, std::string_view value) {
+      if (r.size() > 1) r += ',';
+      r.append("\"").append(key).append("\":\"").append(value).append("\"");
+    };
+    auto raw = [&r](std::string_view key, std::string_view value) {
+      if (r.size() > 1) r += ',';
+      r.append("\"").append(key).append("\":").append(value);
+    };
+    if (!e.create_time.empty()) text("createTime", e.create_time);
+    if (!e.success) raw("error", e.data_raw);
+    if (!e.last_update_time.empty()) text("lastUpdateTime", e.last_update_time);
+    if (e.success) raw("result", e.data_raw);
+    if (!e.result_type.empty()) text("resultType", e.result_type);
+    text("status", "complete");
+    r += '}';
+  }
+
+  // A list that failed: noted for the waits' outcomes, told to the policy.
+  // `fatal` (an HTTP status or method error that a resend cannot change:
+  // 401, a redirect, an unknown method): automatic falls back at once, and
+  // the per-handle polls then end each wait as they would have anyway; a
+  // forced list mode ends its waits failed, with that error.
+  void list_failed(time_point now, const std::string& why, std::chrono::seconds retry_after,
+                   std::error_code fatal = {}) {
+    last_list_error = "ListAsyncResults: " + why;
+    if (!fatal) ++eng->stats.transient_errors;
+    const bool was_fallen = fan_in.fallen_back(now);
+    fan_in.on_list_failed(now, retry_after, static_cast<bool>(fatal));
+    if (!was_fallen && fan_in.fallen_back(now)) {
+      ++eng->stats.list_fallbacks;
+      unlist_all(now);
+      return;
+    }
+    if (fatal && cfg.fan_in.mode == fan_in_mode::list) {
+      for (wait_state* w : take_listed()) {
+        note_error(w->out(), fatal, last_list_error);
+        finish(w, w->machine.on_fatal());
+      }
+    }
+  }
+
+  asio::awaitable<void> run_lister() {
+    auto self = shared_from_this();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    asio::steady_timer timer(executor());
+    active_guard guard(*this, timer);
+    list_pass pass{.c = *this, .tick = 0, .done = {}, .unreadable = {}, .progress = {}};
+    while (!shut_down && !listed.empty()) {
+      const time_point at = fan_in.next_list();
+      if (at > steady::now()) {
+        lister_timer = &timer;
+        timer.expires_at(at);
+        co_await timer.async_wait(use_nothrow);
+        lister_timer = nullptr;
+        continue;  // woken early (new waits) or on time: look again
+      }
+      const time_point now = steady::now();
+      if (!use_list(now)) {
+        unlist_all(now);
+        break;
+      }
+      pass.tick = ++list_tick;
+      attempt a = co_await send(timer, now + cfg.request_timeout, request_event::kind::list,
+                                [this](std::string& buf, std::uint64_t id) { build_list(buf, id); });
+      if (shut_down) break;
+      if (a.ec) {
+        list_failed(steady::now(), a.detail.empty() ? a.ec.message() : a.detail, {},
+                    is_retryable(a.ec) ? std::error_code{} : a.ec);
+        continue;
+      }
+      if (a.http_status != 200) {
+        const auto c = detail::classify_http_status(a.http_status);
+        list_failed(steady::now(), http_message(a.http_status, c.ec), a.retry_after,
+                    c.what == detail::verdict::retry ? std::error_code{} : c.ec);
+        continue;
+      }
+      const auto& body = a.held.conn().body();
+      pass.matched = 0;
+      pass.done.clear();
+      pass.unreadable.clear();
+      pass.progress.clear();
+      detail::envelope_view env;
+      detail::list_summary summary;
+      const detail::list_sink sink{&pass, &list_pass::wants, &list_pass::entry};
+      const auto ec = eng->parser.parse_list_async_results(body.data(), body.size(),
+                                                           body.capacity(), env, sink, summary);
+      const bool unasked_answer = !ec && unasked(a, env);
+      if (ec || unasked_answer || env.is_error) {
+        // Nothing of a bad answer is acted on: outcomes built from its entries go.
+        for (auto& d : pass.done) d.w->result.reset();
+        if (ec) {
+          list_failed(steady::now(), std::string(error_name(ec)) + ": " + ec.message(), {});
+        } else if (unasked_answer) {
+          list_failed(steady::now(), unasked_message(a, env), {});
+        } else {
+          const auto c = detail::classify_method_error(env.error.name);
+          list_failed(steady::now(), std::string(env.error.name) + ": " + std::string(env.error.message),
+                      {}, c.what == detail::verdict::retry ? std::error_code{} : c.ec);
+        }
+        continue;
+      }
+      ++eng->stats.lists;
+      eng->stats.list_entries += summary.entries;
+      last_list_error.clear();
+      const std::size_t bytes = body.size();
+      on_list_answer(pass, body.data() + body.capacity());
+      a.held.reset();
+      fan_in.on_list(steady::now(), bytes, pass.done.size(), a.retry_after);
+    }
+    lister_running = false;
+  }
+
+  // Acts on a clean list answer: completed entries end their waits, running
+  // ones tell progress, and waits whose entry was absent are confirmed per
+  // handle (never existed, purged by someone else, a filtered or truncated
+  // list): a GetAsyncResult says complete, running or gone.
+  void on_list_answer(list_pass& pass, const char* buffer_end) {
+    // Outcomes first: delivery is posted, so no user code runs here.
+    for (auto& d : pass.done) {
+      wait_state* w = d.w;
+      unlist(w);
+      if (detail::intrusive_heap<wait_state>::contains(w)) sleeping.erase(w);
+      finish(w, w->machine.on_complete(!d.success));
+    }
+    // Progress callbacks are user code: each wait is looked up again.
+    for (auto& p : pass.progress) {
+      auto it = listed.find(p.handle);
+      if (it == listed.end()) continue;
+      std::vector<wait_state*> chain;
+      for (wait_state* w = it->second.head; w; w = w->same_handle)
+        if (w->opts->on_progress) chain.push_back(w);
+      for (wait_state* w : chain) {
+        w->seen_running = true;
+        const progress pr{p.handle, p.result_type, p.details,
+                          eng->parser.percent_complete(p.details, buffer_end)};
+        const auto on_progress = w->opts->on_progress;  // the wait may end inside
+        on_progress(pr);
+        if (listed.find(p.handle) == listed.end()) break;
+      }
+    }
+    std::vector<std::uint64_t> absent = std::move(pass.unreadable);
+    std::size_t expected = 0;
+    for (auto& [h, node] : listed)
+      if (node.since < pass.tick) ++expected;
+    if (pass.matched < expected)
+      for (auto& [h, node] : listed)
+        if (node.since < pass.tick && node.seen != pass.tick) absent.push_back(h);
+    for (std::uint64_t h : absent) {
+      auto it = listed.find(h);
+      if (it == listed.end()) continue;
+      std::vector<wait_state*> chain;
+      for (wait_state* w = it->second.head; w; w = w->same_handle) chain.push_back(w);
+      for (wait_state* w : chain) {
+        unlist(w);
+        if (detail::intrusive_heap<wait_state>::contains(w)) sleeping.erase(w);
+        apply(w, w->machine.on_absent(steady::now()));
+      }
+    }
+  }
+
   // --- the scheduler: sleeping heap, ready FIFO, workers ---
 
   void start_wait(std::unique_ptr<wait_state> owned) {
@@ -458,13 +823,27 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         if (auto c = self.lock()) c->cancel_wait(w);
       });
     }
+    count_type(*w, +1);
     if (shut_down) {
       finish(w, w->machine.on_cancelled());
       return;
     }
     // A wait already past its deadline finishes here (timed_out) and leaves
     // nothing ready: ensure_workers() then spawns nothing.
-    apply(w, w->machine.start(steady::now()));
+    const time_point now = steady::now();
+    if (use_list(now)) {
+      if (w->machine.expired(now)) {
+        finish(w, w->machine.on_woken(now));  // timed_out, nothing sent
+        return;
+      }
+      // Its first look is the next list (brought forward to the floor).
+      list_wait(w);
+      fan_in.on_waits_added(now);
+      if (lister_timer && lister_timer->expiry() > fan_in.next_list()) lister_timer->cancel();
+      ensure_lister();
+      return;
+    }
+    apply(w, w->machine.start(now));
     ensure_workers();
   }
 
@@ -599,6 +978,13 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       act = on_answer(a, w);
     }
     a.held.reset();  // the connection goes back before the wait sleeps or ends
+    const bool running = std::exchange(w.running_answer, false);
+    if (running && act.what == detail::wait_machine::step::sleep && !shut_down &&
+        use_list(steady::now())) {
+      list_wait(&w);  // confirmed running: the lists watch it again
+      ensure_lister();
+      co_return;
+    }
     apply(&w, act);
   }
 
@@ -613,7 +999,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         w->timer_in_use->cancel();
       return;
     }
-    if (detail::intrusive_heap<wait_state>::contains(w)) {
+    if (w->listed) {
+      unlist(w);
+      if (detail::intrusive_heap<wait_state>::contains(w)) sleeping.erase(w);
+    } else if (detail::intrusive_heap<wait_state>::contains(w)) {
       sleeping.erase(w);
     } else if (w->linked) {
       ready.erase(w);
@@ -687,8 +1076,26 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   // Builds the outcome, frees the wait, and delivers it.
   void finish(wait_state* w, detail::wait_machine::action act) {
     std::unique_ptr<wait_state> owned(w);
+    const bool was_listed = w->listed;
+    if (w->listed) {
+      // An entry seen in a list and not complete: it was running.
+      auto it = listed.find(w->handle);
+      if (it != listed.end() && it->second.seen > it->second.since) w->seen_running = true;
+      unlist(w);
+    }
+    count_type(*w, -1);
     --live_waits;
+    // Nothing left to wake for, or to list: no timer may keep the io_context
+    // running (a listed wait sleeps in the heap until its deadline).
+    if (sleeping.empty() && wake_timer && wake_armed_at != time_point::max()) {
+      wake_armed_at = time_point::max();
+      wake_timer->cancel();
+    }
+    if (listed.empty() && lister_timer) lister_timer->cancel();
     maybe_drain();
+    if (was_listed && !w->result && !last_list_error.empty() &&
+        (act.kind == outcome_kind::timed_out || act.kind == outcome_kind::cancelled))
+      note_error(w->out(), err(error::unexpected_answer), last_list_error);
     outcome out = w->result ? std::move(*w->result) : outcome{};
     out.handle = w->handle;
     out.kind = act.kind;
@@ -709,8 +1116,11 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       case outcome_kind::failed:
       case outcome_kind::start_failed: break;
     }
-    const bool release =
-        out.completed() && w->opts->purge == purge_policy::after_delivery && !shut_down;
+    // A list never purges: a result it delivered is released after delivery
+    // also under on_read (which would have purged on the read).
+    const bool release = out.completed() && !shut_down &&
+                         (w->opts->purge == purge_policy::after_delivery ||
+                          (out.from_list && w->opts->purge == purge_policy::on_read));
     deliver(std::move(w->handler), std::move(out), release);
   }
 
@@ -903,6 +1313,12 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   void start_and_wait(std::string method, std::string params, call_options copts,
                       std::shared_ptr<const wait_options> wopts,
                       asio::any_completion_handler<void(outcome)> handler) {
+    if (wopts->result_type.empty())
+      if (const auto type = detail::result_type_of(method); !type.empty()) {
+        auto typed = std::make_shared<wait_options>(*wopts);
+        typed->result_type = type;
+        wopts = std::move(typed);
+      }
     auto slot = handler.get_cancellation_slot();
     asio::co_spawn(
         executor(), run_start(std::move(method), std::move(params), std::move(copts)),
@@ -936,6 +1352,12 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       wait_state* w = sleeping.pop();
       finish(w, w->machine.on_cancelled());
     }
+    // Listed waits without a deadline sleep in no heap.
+    while (!listed.empty()) {
+      wait_state* w = listed.begin()->second.head;
+      finish(w, w->machine.on_cancelled());
+    }
+    if (lister_timer) lister_timer->cancel();
     while (wait_state* w = ready.pop_front()) finish(w, w->machine.on_cancelled());
     // Releases not yet sent are dropped: the outcomes were delivered, and the
     // results stay on the cluster (its retention cleans up). Shutdown does
@@ -956,7 +1378,8 @@ client::impl::impl(std::shared_ptr<engine::impl> e, client_config c, endpoint pa
       ep(std::move(parsed)),
       encoder(ep, cfg.user, cfg.password),
       pool(cfg.pool_size),
-      bucket(cfg.rate_limit, cfg.rate_burst) {
+      bucket(cfg.rate_limit, cfg.rate_burst),
+      fan_in(cfg.fan_in) {
   if (ep.tls) tls_ctx.emplace(detail::make_client_context(cfg.tls));
   for (std::size_t i = 0; i < pool.size(); ++i)
     conns.push_back(std::make_unique<detail::connection>(

@@ -145,6 +145,7 @@ struct server::impl {
   std::deque<answer> script;
   std::optional<answer> fallback;
   std::optional<answer> release_answer;
+  std::optional<answer> list_answer;
   std::vector<request_seen> seen;
   std::size_t polls = 0;
   std::uint16_t port = 0;
@@ -153,6 +154,7 @@ struct server::impl {
   answer pick(const std::string& body) {
     const bool release = body.find("\"keepResult\":false") != std::string::npos;
     seen.push_back({body, release});
+    if (list_answer && body.find("\"ListAsyncResults\"") != std::string::npos) return *list_answer;
     if (!release) {
       ++polls;
       if (!script.empty()) {
@@ -296,6 +298,11 @@ void server::set_fallback(answer a) {
 void server::set_replay(std::chrono::milliseconds after) {
   std::lock_guard lock(impl_->mu);
   impl_->replay_after = after;
+}
+
+void server::set_list_answer(answer a) {
+  std::lock_guard lock(impl_->mu);
+  impl_->list_answer = std::move(a);
 }
 
 void server::set_release_answer(answer a) {

@@ -70,6 +70,8 @@ class server {
   /// previous answer it carried again (another request's, with its id),
   /// unasked. Zero: off.
   void set_replay(std::chrono::milliseconds after);
+  /// Every ListAsyncResults gets `a` (taken before the script).
+  void set_list_answer(answer a);
   /// Every release (keepResult=false) gets `a` instead of a valid answer.
   void set_release_answer(answer a);
 

@@ -221,6 +221,9 @@ class hostile_test : public ::testing::Test {
     c.request_timeout = request_timeout;
     c.pool_size = 2;
     c.body_limit = body_limit;
+    // The hostile server answers every request with its scripted
+    // GetAsyncResult answer: it is not a cluster that lists.
+    c.fan_in.mode = fan_in_mode::per_handle;
     return c;
   }
 
@@ -832,6 +835,46 @@ TEST_F(hostile_test, ReleasesUnderARateLimitDoNotStarvePolls) {
   const auto o = wait_one(c, 9600, fast(600ms));
   EXPECT_EQ(o.kind, outcome_kind::succeeded) << "the poll starved behind the releases' token debt: "
                                              << o.error_message;
+}
+
+// fan_in automatic: a cluster that refuses ListAsyncResults (an unknown
+// method there) is polled per handle at once, and every wait still ends right.
+TEST_F(hostile_test, AutomaticFallsBackToPerHandlePollsWhenListsAreRefused) {
+  auto cfg = config();
+  cfg.fan_in.mode = fan_in_mode::automatic;
+  cfg.fan_in.min_interval = 10ms;
+  client c(*eng, cfg);
+  srv.set_list_answer({http_answer(
+      R"({"error": {"code": 500, "message": "Unknown method", "name": "xUnknownMethod"}, "id": 1})")});
+  const auto out = wait_many(*this, c, 50, 9700, fast(10s));
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(out[i].kind, outcome_kind::succeeded) << out[i].error_message;
+    EXPECT_FALSE(out[i].from_list);
+    EXPECT_EQ(out[i].raw_json, complete_result(9700 + i));
+  }
+  EXPECT_EQ(eng->stats().list_fallbacks, 1u) << "one refusal, one fallback, no list tried again";
+  EXPECT_EQ(eng->stats().lists, 0u);
+  std::size_t lists = 0;
+  for (const auto& r : srv.requests()) lists += r.body.find("ListAsyncResults") != std::string::npos;
+  EXPECT_EQ(lists, 1u) << "50 waits polled every 10 ms cost more than a list: it was tried, once";
+}
+
+// fan_in list, forced: a list refused for good (HTTP 401) ends the waits
+// failed with that error, as their own polls would have.
+TEST_F(hostile_test, ForcedListsRefusedForGoodEndTheWaitsFailed) {
+  auto cfg = config();
+  cfg.fan_in.mode = fan_in_mode::list;
+  cfg.fan_in.min_interval = 10ms;
+  client c(*eng, cfg);
+  srv.set_fallback({http_answer("401 Unauthorized.", 401)});
+  const auto t0 = steady::now();
+  const auto out = wait_many(*this, c, 5, 9800, fast(20s));
+  for (const auto& o : out) {
+    EXPECT_EQ(o.kind, outcome_kind::failed);
+    EXPECT_EQ(o.ec, error::unauthorized);
+    EXPECT_NE(o.error_message.find("ListAsyncResults"), std::string::npos) << o.error_message;
+  }
+  EXPECT_LT(steady::now() - t0, 10s) << "not at the deadline: at the first refused list";
 }
 
 TEST_F(hostile_test, MessagesKeepTheHttpStatus) {

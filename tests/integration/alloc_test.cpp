@@ -50,7 +50,9 @@ namespace asio = boost::asio;
 
 TEST_F(sim_test, RunningPollCallsNoOperatorNewInSteadyState) {
   start_sim();
-  client c(*eng, client_cfg());
+  auto ccfg = client_cfg();
+  ccfg.fan_in.mode = fan_in_mode::per_handle;  // what is counted: one poll's allocations
+  client c(*eng, ccfg);
   const auto h = sim->create_job("Clone", 60s, false);
   wait_options opts = fast_wait();
   opts.poll = {.initial = 1ms, .multiplier = 1.0, .max_delay = 1ms, .jitter = 0.0, .min_delay = 1ms};

@@ -13,6 +13,20 @@ wait_options fast_wait() {
   return w;
 }
 
+void all_faults(sim::faults& f) {
+  f.latency = {sim::duration_dist::kind::fixed, 5ms};
+  f.latency_ratio = 0.2;
+  f.retryable_error_ratio = 0.05;
+  f.transient_gone_ratio = 0.05;
+  f.http_503_ratio = 0.02;
+  f.connection_close_ratio = 0.05;
+  f.close_after_requests = 50;
+  f.reset_mid_response_ratio = 0.03;
+  f.drop_after_purge_ratio = 0.5;
+  f.failover_period = 700ms;
+  f.slow_handshake = 10ms;
+}
+
 void sim_test::start_sim(sim::config cfg) {
   sim = std::make_unique<sim::server>(std::move(cfg));
   sim->start();
@@ -25,6 +39,9 @@ client_config sim_test::client_cfg() const {
   c.password = "admin";
   c.tls.pin_sha256 = sim->certificate_sha256();
   c.request_timeout = 5s;
+  // Lists as quick as fast_wait()'s polls: tests take milliseconds per job.
+  c.fan_in.min_interval = 20ms;
+  c.fan_in.max_interval = 200ms;
   return c;
 }
 

@@ -13,12 +13,23 @@
 #include "pollster/pollster.hpp"
 #include "pollster/sim/server.hpp"
 
+namespace pollster {
+// A fan-in mode by name in a test's listed parameters, not as bytes.
+inline const char* mode_name(fan_in_mode m) {
+  return m == fan_in_mode::list ? "list" : m == fan_in_mode::per_handle ? "per_handle" : "auto";
+}
+inline void PrintTo(fan_in_mode m, std::ostream* os) { *os << mode_name(m); }
+}  // namespace pollster
+
 namespace pollster::test {
 
 using namespace std::chrono_literals;
 
 /// Waits that poll quickly, so tests take milliseconds per job, not seconds.
 wait_options fast_wait();
+
+/// Every fault the simulator injects at once, at rates a wait survives.
+void all_faults(sim::faults& f);
 
 class sim_test : public ::testing::Test {
  protected:

@@ -274,6 +274,7 @@ TEST_F(sim_test, RateLimitBoundsRequestsPerSecond) {
   auto cfg = client_cfg();
   cfg.rate_limit = 100;
   cfg.rate_burst = 5;
+  cfg.fan_in.mode = fan_in_mode::per_handle;  // one request per poll: the bucket is what bounds them
   client c(*eng, cfg);
   std::vector<std::uint64_t> handles;
   for (int i = 0; i < 60; ++i) handles.push_back(sim->create_job("Clone", 1ms, false));

@@ -487,3 +487,62 @@ TEST(WaitMachine, RetriesNeverExceedPollsMinusOne) {
     ASSERT_LE(m.retries(), m.polls() - 1) << "trial " << trial;
   }
 }
+
+namespace {
+
+// details.percentComplete predicts the completion: the next poll comes just
+// after it, not on the backoff's schedule.
+TEST(WaitMachine, ProgressPredictsTheNextPoll) {
+  fake_clock c;
+  rng r(1);
+  wait_options o;
+  o.poll = {.initial = 1s, .multiplier = 1.5, .max_delay = 20s, .jitter = 0.0, .min_delay = 100ms};
+  wait_machine m(o, c.now, r);
+  ASSERT_EQ(m.start(c.now).what, step::poll);
+  c.advance(2s);
+  // 20% in 2 s: 8 s left; polled at 8 s x 1.1 + 100 ms.
+  auto a = m.on_running(c.now, 20);
+  ASSERT_EQ(a.what, step::sleep);
+  EXPECT_EQ(a.at - c.now, 8800ms + 100ms);
+  c.advance_to(a.at);
+  // Between readings: 20% -> 95% in 8.9 s: 5% left takes about 0.59 s.
+  ASSERT_EQ(m.on_woken(c.now).what, step::poll);
+  a = m.on_running(c.now, 95);
+  const auto left = std::chrono::duration<double>(a.at - c.now).count();
+  EXPECT_NEAR(left, 5.0 / (75.0 / 8.9) * 1.1 + 0.1, 0.01);
+}
+
+TEST(WaitMachine, ProgressIsBoundedByTheBackoffsLimits) {
+  fake_clock c;
+  rng r(1);
+  wait_options o;
+  o.poll = {.initial = 1s, .multiplier = 1.5, .max_delay = 20s, .jitter = 0.0, .min_delay = 100ms};
+  wait_machine m(o, c.now, r);
+  m.start(c.now);
+  c.advance(10s);
+  auto a = m.on_running(c.now, 1);  // 1% in 10 s: 990 s left, polled at max_delay
+  EXPECT_EQ(a.at - c.now, 20s);
+  c.advance_to(a.at);
+  m.on_woken(c.now);
+  a = m.on_running(c.now, 99.99);  // all but done: min_delay
+  EXPECT_EQ(a.at - c.now, 100ms + std::chrono::duration_cast<duration>(
+                                      std::chrono::duration<double>((100 - 99.99) / ((99.99 - 1) / 20.0) * 1.1)));
+}
+
+TEST(WaitMachine, WithoutProgressTheBackoffRules) {
+  fake_clock c;
+  rng r(1);
+  wait_options o;
+  o.poll = {.initial = 1s, .multiplier = 2.0, .max_delay = 20s, .jitter = 0.0, .min_delay = 100ms};
+  wait_machine m(o, c.now, r);
+  m.start(c.now);
+  for (double pct : {-1.0, 0.0, 100.0}) {  // absent, not started, odd
+    auto a = m.on_running(c.now, pct);
+    ASSERT_EQ(a.what, step::sleep);
+    EXPECT_GE(a.at - c.now, 1s);
+    c.advance_to(a.at);
+    m.on_woken(c.now);
+  }
+}
+
+}  // namespace

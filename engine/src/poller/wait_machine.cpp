@@ -1,5 +1,7 @@
 #include "poller/wait_machine.hpp"
 
+#include <algorithm>
+
 #include "poller/backoff.hpp"
 
 namespace pollster::detail {
@@ -7,7 +9,8 @@ namespace pollster::detail {
 wait_machine::wait_machine(const wait_options& opts, time_point now, rng& r) noexcept
     : opts_(opts),
       rng_(r),
-      deadline_(opts.deadline.count() > 0 ? now + opts.deadline : time_point::max()) {}
+      deadline_(opts.deadline.count() > 0 ? now + opts.deadline : time_point::max()),
+      began_(now) {}
 
 wait_machine::action wait_machine::poll() noexcept {
   ++polls_;
@@ -27,10 +30,32 @@ wait_machine::action wait_machine::sleep_for(time_point now, duration d) noexcep
   return {step::sleep, at};
 }
 
-wait_machine::action wait_machine::on_running(time_point now) noexcept {
+// The time left by the progress rate: between the last two readings when
+// the percentage moved, else since the wait began (which underestimates a
+// job started earlier: the poll then comes early, never late). A margin of
+// a tenth (at least min_delay) puts the poll just after the completion.
+duration wait_machine::predicted_wait(time_point now, double percent) noexcept {
+  if (!(percent > 0 && percent < 100)) return duration::zero();
+  double rate = 0;  // percent per second
+  if (last_percent_ >= 0 && percent > last_percent_ && now > last_progress_at_)
+    rate = (percent - last_percent_) / std::chrono::duration<double>(now - last_progress_at_).count();
+  else if (now > began_)
+    rate = percent / std::chrono::duration<double>(now - began_).count();
+  last_percent_ = percent;
+  last_progress_at_ = now;
+  if (rate <= 0) return duration::zero();
+  const double left = (100 - percent) / rate;
+  const auto d = std::chrono::duration_cast<duration>(std::chrono::duration<double>(left * 1.1)) +
+                 opts_.poll.min_delay;
+  return std::clamp(d, opts_.poll.min_delay, opts_.poll.max_delay);
+}
+
+wait_machine::action wait_machine::on_running(time_point now, double percent) noexcept {
   consecutive_errors_ = 0;
   gone_answers_ = 0;
-  return sleep_for(now, backoff_delay(opts_.poll, running_answers_++, rng_));
+  const duration backoff = backoff_delay(opts_.poll, running_answers_++, rng_);
+  const duration predicted = predicted_wait(now, percent);
+  return sleep_for(now, predicted > duration::zero() ? predicted : backoff);
 }
 
 wait_machine::action wait_machine::on_complete(bool task_failed) noexcept {
@@ -61,6 +86,10 @@ wait_machine::action wait_machine::on_cancelled() noexcept {
 wait_machine::action wait_machine::on_woken(time_point now) noexcept {
   if (now >= deadline_) return {step::finish, {}, outcome_kind::timed_out};
   return poll();
+}
+
+wait_machine::action wait_machine::on_absent(time_point now) noexcept {
+  return on_woken(now);  // the same: timed_out past the deadline, else a poll
 }
 
 }  // namespace pollster::detail

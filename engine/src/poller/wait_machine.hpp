@@ -30,7 +30,11 @@ class wait_machine {
   wait_machine(const wait_options& opts, time_point now, rng& r) noexcept;
 
   action start(time_point now) noexcept;
-  action on_running(time_point now) noexcept;
+  /// `percent`: details.percentComplete (integer or fractional), or -1.
+  /// With progress the next poll aims just after the predicted completion
+  /// (from the rate between two readings, or since the wait began), within
+  /// [poll.min_delay, poll.max_delay]; without, the poll backoff.
+  action on_running(time_point now, double percent = -1) noexcept;
   action on_complete(bool task_failed) noexcept;
   /// The handle was reported missing (xDBNoSuchPath / xAsyncHandleDoesNotExist).
   action on_gone(time_point now) noexcept;
@@ -39,7 +43,13 @@ class wait_machine {
   action on_fatal() noexcept;
   action on_cancelled() noexcept;
   action on_woken(time_point now) noexcept;
+  /// Fan-in: a list did not show the handle (or showed it unreadable):
+  /// poll it on its own, which says complete, running or gone.
+  action on_absent(time_point now) noexcept;
 
+  /// Past the deadline: on_woken() then says timed_out (a listed wait
+  /// starts without a poll of its own).
+  bool expired(time_point now) const noexcept { return now >= deadline_; }
   bool keep_result() const noexcept { return opts_.purge != purge_policy::on_read; }
   time_point deadline() const noexcept { return deadline_; }
   int polls() const noexcept { return polls_; }
@@ -49,9 +59,14 @@ class wait_machine {
   action sleep_for(time_point now, duration d) noexcept;
   action poll() noexcept;
 
+  duration predicted_wait(time_point now, double percent) noexcept;
+
   const wait_options& opts_;
   rng& rng_;
   time_point deadline_;
+  time_point began_;
+  time_point last_progress_at_{};
+  double last_percent_ = -1;
   int running_answers_ = 0;   // drives the poll backoff
   int consecutive_errors_ = 0;  // drives the retry backoff; reset by any answer
   int gone_answers_ = 0;      // consecutive "no such handle" answers

@@ -15,6 +15,9 @@ static_assert(padded_buffer::padding >= simdjson::SIMDJSON_PADDING);
 
 struct answer_parser::impl {
   od::parser parser;
+  // A list's wanted entries are validated on their own, while the list's
+  // document is still being iterated by `parser`.
+  od::parser entry_parser;
 };
 
 answer_parser::answer_parser() : impl_(std::make_unique<impl>()) {
@@ -286,7 +289,215 @@ std::size_t capacity_from(const char* p, const char* buffer_end) {
   return static_cast<std::size_t>(buffer_end - p);
 }
 
+// The envelope's `error` and `id` members, shared by every answer's reader:
+// a second one of either is refused (which answer would it be?), not guessed.
+struct envelope_seen {
+  bool error = false, id = false;
+};
+simdjson::error_code envelope_member(reader& r, std::string_view key, od::value v,
+                                     envelope_view& out, envelope_seen& seen) {
+  // {"result":..., "error":null} is seen in the wild.
+  if (key == "error" && is(v, od::json_type::null)) return r.skip(v, 1);
+  if (key == "error" && is(v, od::json_type::object)) {
+    if (seen.error) r.note_shape();
+    seen.error = true;
+    out.error = {};
+    return read_method_error(r, v, 1, out.error);
+  }
+  if (key == "error") return r.wrong_shape(v, 1);
+  if (key == "id") {
+    if (seen.id) r.note_shape();
+    seen.id = true;
+    // An integer id parses (and so is validated) cheaper than walk's double.
+    if (v.get_uint64().get(out.id) == simdjson::SUCCESS) {
+      out.has_id = true;
+      return simdjson::SUCCESS;
+    }
+    out.has_id = false;
+    return r.skip(v, 1);  // null, a string...: no id the engine sent
+  }
+  // unusedParameters, jsonrpc...: skipped, but still validated.
+  return r.skip(v, 1);
+}
+
+// A value's text as sent, skipped over: containers are matched bracket by
+// bracket (simdjson's stage 1 has validated the structure and UTF-8), their
+// scalars are not validated. For the entries of a list nobody waits for.
+simdjson::error_code raw_skip(od::value v, std::string_view& out) {
+  od::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  if (type == od::json_type::object) {
+    od::object o;
+    if (auto e = v.get_object().get(o)) return e;
+    return o.raw_json().get(out);
+  }
+  if (type == od::json_type::array) {
+    od::array a;
+    if (auto e = v.get_array().get(a)) return e;
+    return a.raw_json().get(out);
+  }
+  out = v.raw_json_token();
+  trim_trailing_space(out);
+  return simdjson::SUCCESS;
+}
+
+// A scalar document validated (get_value() refuses scalars at the root).
+simdjson::error_code walk_scalar_document(od::document& doc, od::json_type type) {
+  switch (type) {
+    case od::json_type::string: { std::string_view s; return doc.get_string().get(s); }
+    case od::json_type::number: { double d; return doc.get_double().get(d); }
+    case od::json_type::boolean: { bool b; return doc.get_bool().get(b); }
+    case od::json_type::null: {
+      bool n;
+      if (auto e = doc.is_null().get(n)) return e;
+      return n ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
+    }
+    default: return simdjson::INCORRECT_TYPE;
+  }
+}
+
+// A wanted entry's `data` (or `details`), validated whole on its own
+// parser; a task error's name and message are read on the way.
+simdjson::error_code check_entry_member(od::parser& p, std::string_view raw, const char* buffer_end,
+                                        bool task_error, list_entry_view& e) {
+  od::document doc;
+  if (auto er = p.iterate(raw.data(), raw.size(), static_cast<std::size_t>(buffer_end - raw.data()))
+                    .get(doc))
+    return er;
+  od::json_type type;
+  if (auto er = doc.type().get(type)) return er;
+  simdjson::error_code er = simdjson::SUCCESS;
+  if (type == od::json_type::object && task_error) {
+    od::object o;
+    if ((er = doc.get_object().get(o))) return er;
+    er = each_member(o, [&](std::string_view key, od::value m) -> simdjson::error_code {
+      if ((key == "name" || key == "message") && is(m, od::json_type::string))
+        return m.get_string().get(key == "name" ? e.error_name : e.error_message);
+      return walk(m, 2);
+    });
+  } else if (type == od::json_type::object || type == od::json_type::array) {
+    od::value root;
+    if ((er = doc.get_value().get(root))) return er;
+    er = walk(root, 1);
+  } else {
+    er = walk_scalar_document(doc, type);
+  }
+  if (er) return er;
+  return doc.current_location().error() == simdjson::OUT_OF_BOUNDS ? simdjson::SUCCESS
+                                                                    : simdjson::TAPE_ERROR;
+}
+
+// One entry of asyncHandles. An entry without an integer asyncResultID, a
+// boolean `completed` (and, completed, a boolean `success`) is nobody's: a
+// wait whose entry cannot be read finds itself absent, and is confirmed per
+// handle (never guessed).
+simdjson::error_code read_list_entry(reader& r, od::parser& entry_parser, od::value v,
+                                     const char* buffer_end, const list_sink& sink) {
+  const char* start = v.raw_json_token().data();
+  if (!is(v, od::json_type::object)) {
+    std::string_view ignored;
+    return raw_skip(v, ignored);
+  }
+  od::object o;
+  if (auto e = v.get_object().get(o)) return e;
+  list_entry_view e;
+  bool have_id = false, have_completed = false, have_success = false, readable = true;
+  auto er = each_member(o, [&](std::string_view key, od::value m) -> simdjson::error_code {
+    if (key == "asyncResultID") {
+      if (m.get_uint64().get(e.id) == simdjson::SUCCESS) return have_id = true, simdjson::SUCCESS;
+      readable = false;
+      return raw_skip(m, e.raw);
+    }
+    if (key == "completed" || key == "success") {
+      bool b;
+      if (m.get_bool().get(b) != simdjson::SUCCESS) {
+        readable = false;
+        return raw_skip(m, e.raw);
+      }
+      (key == "completed" ? (have_completed = true, e.completed) : (have_success = true, e.success)) = b;
+      return simdjson::SUCCESS;
+    }
+    if (key == "data") return raw_skip(m, e.data_raw);
+    if (key == "details") return raw_skip(m, e.details_raw);
+    std::string_view* text = key == "resultType"       ? &e.result_type
+                             : key == "createTime"     ? &e.create_time
+                             : key == "lastUpdateTime" ? &e.last_update_time
+                                                       : nullptr;
+    if (text) {
+      if (!is(m, od::json_type::string)) return readable = false, raw_skip(m, e.raw);
+      return raw_string(m, *text);
+    }
+    std::string_view ignored;
+    return raw_skip(m, ignored);
+  });
+  if (er) return er;
+  e.raw = r.slice(start);
+  if (!readable || !have_id || !have_completed || (e.completed && !have_success)) return er;
+  if (!sink.wants(sink.ctx, e.id, e.completed)) return er;
+  if (!e.data_raw.empty())
+    if (auto c = check_entry_member(entry_parser, e.data_raw, buffer_end,
+                                    e.completed && !e.success, e))
+      return c;
+  if (!e.details_raw.empty())
+    if (auto c = check_entry_member(entry_parser, e.details_raw, buffer_end, false, e)) return c;
+  sink.entry(sink.ctx, e);
+  return er;
+}
+
 }  // namespace
+
+std::error_code answer_parser::parse_list_async_results(const char* data, std::size_t size,
+                                                        std::size_t capacity, envelope_view& out,
+                                                        const list_sink& sink,
+                                                        list_summary& summary) {
+  out = {};
+  summary = {};
+  od::document doc;
+  if (impl_->parser.iterate(data, size, capacity).get(doc)) return bad_json();
+  reader r(doc, data + size);
+  const char* buffer_end = data + capacity;
+  od::object top;
+  if (doc.get_object().get(top)) return bad_json();
+  bool have_result = false, have_list = false;
+  envelope_seen seen;
+  auto e = each_member(top, [&](std::string_view key, od::value v) -> simdjson::error_code {
+    if (key == "result") {
+      if (have_result) r.note_shape();
+      have_result = true;
+      const char* start = v.raw_json_token().data();
+      if (!is(v, od::json_type::object)) return r.wrong_shape(v, 1);
+      od::object res;
+      if (auto er = v.get_object().get(res)) return er;
+      auto er = each_member(res, [&](std::string_view k, od::value m) -> simdjson::error_code {
+        if (k != "asyncHandles") return r.skip(m, 2);
+        if (have_list) r.note_shape();
+        have_list = true;
+        if (!is(m, od::json_type::array)) return r.wrong_shape(m, 2);
+        od::array entries;
+        if (auto ae = m.get_array().get(entries)) return ae;
+        for (auto item : entries) {
+          od::value entry;
+          if (auto ie = std::move(item).get(entry)) return ie;
+          ++summary.entries;
+          if (auto ie = read_list_entry(r, impl_->entry_parser, entry, buffer_end, sink)) return ie;
+        }
+        return simdjson::SUCCESS;
+      });
+      out.result_raw = r.slice(start);
+      return er;
+    }
+    return envelope_member(r, key, v, out, seen);
+  });
+  if (e) return bad_json();
+  if (!r.at_end()) return bad_json();
+  if (r.shape()) return r.shape();
+  if (seen.error) {
+    out.is_error = true;
+    return {};
+  }
+  if (!have_result || !have_list) return bad_shape();
+  return {};
+}
 
 std::error_code answer_parser::parse_answer(const char* data, std::size_t size,
                                             std::size_t capacity, envelope_view& out,
@@ -297,7 +508,8 @@ std::error_code answer_parser::parse_answer(const char* data, std::size_t size,
   reader r(doc, data + size);
   od::object top;
   if (doc.get_object().get(top)) return bad_json();
-  bool have_result = false, have_error = false, have_id = false;
+  bool have_result = false;
+  envelope_seen seen;
   // The result object's own shape counts only if the answer is not an error.
   std::error_code result_shape;
   auto e = each_member(top, [&](std::string_view key, od::value v) {
@@ -313,35 +525,13 @@ std::error_code answer_parser::parse_answer(const char* data, std::size_t size,
       out.result_raw = result->raw;
       return re;
     }
-    // {"result":..., "error":null} is seen in the wild.
-    if (key == "error" && is(v, od::json_type::null)) return r.skip(v, 1);
-    if (key == "error" && is(v, od::json_type::object)) {
-      if (have_error) r.note_shape();  // two method errors: refused likewise
-      have_error = true;
-      out.error = {};
-      return read_method_error(r, v, 1, out.error);
-    }
-    if (key == "error") return r.wrong_shape(v, 1);
-    if (key == "id") {
-      // Two ids: which answer is this? Refused like two results.
-      if (have_id) r.note_shape();
-      have_id = true;
-      // An integer id parses (and so is validated) cheaper than walk's double.
-      if (v.get_uint64().get(out.id) == simdjson::SUCCESS) {
-        out.has_id = true;
-        return simdjson::SUCCESS;
-      }
-      out.has_id = false;
-      return r.skip(v, 1);  // null, a string...: no id the engine sent
-    }
-    // unusedParameters, jsonrpc...: skipped, but still validated.
-    return r.skip(v, 1);
+    return envelope_member(r, key, v, out, seen);
   });
   if (e) return bad_json();
   // Trailing bytes after the top-level object are not JSON-RPC.
   if (!r.at_end()) return bad_json();
   if (r.shape()) return r.shape();
-  if (have_error) {
+  if (seen.error) {
     out.is_error = true;
     return {};
   }

@@ -44,6 +44,35 @@ struct async_result_view {
   std::string_view details_raw;  ///< the `details` member (running), may be empty
 };
 
+/// One entry of ListAsyncResults' `asyncHandles`. Views into the receive
+/// buffer, except error_name/error_message (unescaped into the parser, valid
+/// during the entry() call only).
+struct list_entry_view {
+  std::uint64_t id = 0;    ///< asyncResultID
+  bool completed = false;
+  bool success = false;
+  std::string_view raw;          ///< the whole entry
+  std::string_view data_raw;     ///< `data`: the result, or the task's error
+  std::string_view details_raw;  ///< `details` (running entries of some servers), may be empty
+  std::string_view result_type, create_time, last_update_time;  ///< raw string contents
+  std::string_view error_name, error_message;  ///< completed, !success: read from data
+};
+
+/// Who matches a list's entries to waits. Plain function pointers: the
+/// kernels export nothing but their tables (json_kernel.hpp).
+struct list_sink {
+  void* ctx = nullptr;
+  /// Whether the entry is someone's (a wait for `id`): only then is its
+  /// data validated whole and entry() called. Must not parse.
+  bool (*wants)(void* ctx, std::uint64_t id, bool completed) = nullptr;
+  void (*entry)(void* ctx, const list_entry_view& e) = nullptr;
+};
+
+/// What a list answer held, beside the entries handed to the sink.
+struct list_summary {
+  std::size_t entries = 0;
+};
+
 // Compiled once per SIMD kernel (json_kernel.cpp): each copy of the class in
 // its own namespace; elsewhere this is the dispatcher (json_dispatch.cpp).
 #ifdef POLLSTER_JSON_KERNEL
@@ -73,6 +102,15 @@ class answer_parser {
   /// ends at `buffer_end`, padding included) as GetAsyncResult's result.
   std::error_code parse_async_result(std::string_view raw, const char* buffer_end,
                                      async_result_view& out);
+  /// A ListAsyncResults answer in one pass, in place: the envelope, and each
+  /// entry of result.asyncHandles offered to `sink` (no DOM, no copy, no
+  /// allocation per entry). The structure of the whole answer is checked; an
+  /// entry's `data` and `details` are validated byte by byte only when the
+  /// sink wants the entry. The entries already handed over before an error
+  /// are the caller's to discard: act only on a clean return.
+  std::error_code parse_list_async_results(const char* data, std::size_t size,
+                                           std::size_t capacity, envelope_view& env,
+                                           const list_sink& sink, list_summary& summary);
   /// details.percentComplete of a running answer, or -1.
   double percent_complete(std::string_view details_raw, const char* buffer_end);
   /// ListAsyncResults / a start method: the integer member `name` of `raw`.

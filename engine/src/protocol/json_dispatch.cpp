@@ -78,6 +78,12 @@ std::error_code answer_parser::parse_async_result(std::string_view raw, const ch
                                                   async_result_view& out) {
   return impl_->k.parse_async_result(impl_->parser, raw, buffer_end, out);
 }
+std::error_code answer_parser::parse_list_async_results(const char* data, std::size_t size,
+                                                        std::size_t capacity, envelope_view& env,
+                                                        const list_sink& sink,
+                                                        list_summary& summary) {
+  return impl_->k.parse_list_async_results(impl_->parser, data, size, capacity, env, sink, summary);
+}
 double answer_parser::percent_complete(std::string_view details_raw, const char* buffer_end) {
   return impl_->k.percent_complete(impl_->parser, details_raw, buffer_end);
 }

@@ -39,6 +39,11 @@ extern "C" const json_kernel POLLSTER_JSON_KERNEL_ENTRY = {
                              async_result_view& out) {
       return self(p).parse_async_result(raw, buffer_end, out);
     },
+    .parse_list_async_results =
+        [](void* p, const char* data, std::size_t size, std::size_t capacity, envelope_view& env,
+           const list_sink& sink, list_summary& summary) {
+          return self(p).parse_list_async_results(data, size, capacity, env, sink, summary);
+        },
     .percent_complete = [](void* p, std::string_view details_raw, const char* buffer_end) {
       return self(p).percent_complete(details_raw, buffer_end);
     },

@@ -26,6 +26,9 @@ struct json_kernel {
                                             async_result_view& out);
   std::error_code (*parse_async_result)(void* parser, std::string_view raw,
                                         const char* buffer_end, async_result_view& out);
+  std::error_code (*parse_list_async_results)(void* parser, const char* data, std::size_t size,
+                                              std::size_t capacity, envelope_view& env,
+                                              const list_sink& sink, list_summary& summary);
   double (*percent_complete)(void* parser, std::string_view details_raw, const char* buffer_end);
   std::error_code (*find_uint)(void* parser, std::string_view raw, const char* buffer_end,
                                std::string_view name, std::uint64_t& out);

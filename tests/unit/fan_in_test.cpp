@@ -1,0 +1,169 @@
+// The fan-in policy (list or per-handle, when the next list goes), driven by
+// a clock the test owns.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "poller/fan_in.hpp"
+
+using namespace std::chrono_literals;
+using pollster::duration;
+using pollster::fan_in_mode;
+using pollster::fan_in_options;
+using pollster::detail::fan_in_policy;
+using time_point = fan_in_policy::time_point;
+
+namespace {
+
+const time_point t0 = time_point{} + 24h;
+
+fan_in_options opts(fan_in_mode m) {
+  fan_in_options o;
+  o.mode = m;
+  o.min_interval = 500ms;
+  o.max_interval = 4s;
+  o.list_bytes_per_second = 1e6;
+  return o;
+}
+
+TEST(FanIn, ForcedModesNeverChange) {
+  auto lo = opts(fan_in_mode::list), po = opts(fan_in_mode::per_handle);
+  fan_in_policy list(lo), per(po);
+  for (std::size_t waits : {1u, 10u, 100000u}) {
+    EXPECT_TRUE(list.use_list(t0, waits, 2s));
+    EXPECT_FALSE(per.use_list(t0, waits, 2s));
+  }
+  for (int i = 0; i < 10; ++i) list.on_list_failed(t0, {}, true);
+  EXPECT_TRUE(list.use_list(t0, 5, 2s)) << "list mode keeps listing: fallback is automatic's";
+}
+
+TEST(FanIn, AutomaticListsWhenManyWaitsAndPollsPerHandleWhenFew) {
+  auto o = opts(fan_in_mode::automatic);
+  fan_in_policy f(o);
+  EXPECT_FALSE(f.use_list(t0, 1, 2s));
+  EXPECT_TRUE(f.use_list(t0, 1000, 2s));
+}
+
+TEST(FanIn, AutomaticWeighsTheSizeOfTheLastList) {
+  // 50 waits: cheap while the list is theirs alone; a list carrying 100,000
+  // results of others costs more than 50 polls every 2 s.
+  auto o = opts(fan_in_mode::automatic);
+  fan_in_policy f(o);
+  ASSERT_TRUE(f.use_list(t0, 50, 2s));
+  f.on_list(t0, 50 * 256, 0, {});
+  EXPECT_TRUE(f.use_list(t0, 50, 2s));
+  f.on_list(t0, 100000 * 230, 0, {});
+  EXPECT_FALSE(f.use_list(t0, 50, 2s));
+}
+
+TEST(FanIn, HysteresisKeepsTheChoiceFromFlapping) {
+  auto o = opts(fan_in_mode::automatic);
+  o.list_bytes_per_second = 0;
+  fan_in_policy f(o);
+  // With a list of L bytes every 0.5 s against n polls every 2 s, the break
+  // even is at n = 4 (4096 + L) / (4096 + 256).
+  f.on_list(t0, 40000, 1, {});
+  const double even = 4.0 * (4096 + 40000) / (4096 + 256);  // about 40.5
+  EXPECT_FALSE(f.use_list(t0, static_cast<std::size_t>(even), 2s));
+  EXPECT_TRUE(f.use_list(t0, static_cast<std::size_t>(even * 1.3), 2s));
+  // Once listing, a little under the break even still lists.
+  EXPECT_TRUE(f.use_list(t0, static_cast<std::size_t>(even * 0.9), 2s));
+  EXPECT_FALSE(f.use_list(t0, static_cast<std::size_t>(even * 0.7), 2s));
+}
+
+TEST(FanIn, IntervalShortWhileCompletionsComeLongerWhileNothingChanges) {
+  auto o = opts(fan_in_mode::list);
+  o.list_bytes_per_second = 0;
+  fan_in_policy f(o);
+  time_point now = t0;
+  f.on_list(now, 1000, 3, {});
+  EXPECT_EQ(f.next_list(), now + 500ms);
+  duration last = f.interval();
+  for (int i = 0; i < 20; ++i) {
+    now = f.next_list();
+    f.on_list(now, 1000, 0, {});
+    EXPECT_GE(f.interval(), last);
+    EXPECT_LE(f.interval(), 4s);
+    last = f.interval();
+  }
+  EXPECT_EQ(f.interval(), 4s);
+  now = f.next_list();
+  f.on_list(now, 1000, 1, {});
+  EXPECT_EQ(f.next_list(), now + 500ms) << "a completion brings the floor back";
+}
+
+TEST(FanIn, NewWaitsBringTheNextListToTheFloor) {
+  auto o = opts(fan_in_mode::list);
+  o.list_bytes_per_second = 0;
+  fan_in_policy f(o);
+  time_point now = t0;
+  for (int i = 0; i < 10; ++i) f.on_list(now, 1000, 0, {});
+  ASSERT_EQ(f.next_list(), now + 4s);
+  now += 1s;
+  f.on_waits_added(now);
+  EXPECT_EQ(f.next_list(), now + 500ms);
+  f.on_waits_added(now + 100ms);
+  EXPECT_EQ(f.next_list(), now + 500ms) << "never later than it was";
+}
+
+TEST(FanIn, TheByteBudgetSpacesLargeLists) {
+  auto o = opts(fan_in_mode::list);  // 1 MB/s
+  fan_in_policy f(o);
+  f.on_list(t0, 3'000'000, 5, {});
+  EXPECT_EQ(f.next_list(), t0 + 3s) << "3 MB at 1 MB/s: not before 3 s, completions or not";
+  f.on_waits_added(t0 + 1s);
+  EXPECT_EQ(f.next_list(), t0 + 3s) << "new waits do not break the budget";
+}
+
+TEST(FanIn, RetryAfterIsHonoured) {
+  auto o = opts(fan_in_mode::list);
+  fan_in_policy f(o);
+  f.on_list(t0, 100, 1, 7s);
+  EXPECT_EQ(f.next_list(), t0 + 7s);
+  f.on_list_failed(t0, 9s, false);
+  EXPECT_EQ(f.next_list(), t0 + 9s);
+}
+
+TEST(FanIn, FailedListsBackOffUpToTheCeiling) {
+  auto o = opts(fan_in_mode::list);
+  fan_in_policy f(o);
+  duration last{};
+  for (int i = 0; i < 8; ++i) {
+    f.on_list_failed(t0, {}, false);
+    const duration wait = f.next_list() - t0;
+    EXPECT_GE(wait, last);
+    EXPECT_LE(wait, 4s);
+    last = wait;
+  }
+  EXPECT_EQ(last, 4s);
+  f.on_list(t0, 100, 0, {});
+  f.on_list_failed(t0, {}, false);
+  EXPECT_EQ(f.next_list(), t0 + 500ms) << "an answer resets the failures";
+}
+
+TEST(FanIn, AutomaticFallsBackAfterRepeatedFailuresThenTriesAgain) {
+  auto o = opts(fan_in_mode::automatic);
+  o.failures_before_fallback = 3;
+  o.fallback_for = 60s;
+  fan_in_policy f(o);
+  ASSERT_TRUE(f.use_list(t0, 1000, 2s));
+  f.on_list_failed(t0, {}, false);
+  f.on_list_failed(t0, {}, false);
+  EXPECT_TRUE(f.use_list(t0, 1000, 2s)) << "two failures: still listing";
+  f.on_list_failed(t0, {}, false);
+  EXPECT_FALSE(f.use_list(t0, 1000, 2s));
+  EXPECT_EQ(f.fallbacks(), 1);
+  EXPECT_FALSE(f.use_list(t0 + 59s, 1000, 2s));
+  EXPECT_TRUE(f.use_list(t0 + 60s, 1000, 2s));
+}
+
+TEST(FanIn, ARefusedListFallsBackAtOnce) {
+  auto o = opts(fan_in_mode::automatic);
+  fan_in_policy f(o);
+  ASSERT_TRUE(f.use_list(t0, 1000, 2s));
+  f.on_list_failed(t0, {}, true);
+  EXPECT_FALSE(f.use_list(t0, 1000, 2s));
+  EXPECT_TRUE(f.fallen_back(t0 + 1s));
+}
+
+}  // namespace
