@@ -69,7 +69,31 @@ TEST(Threshold, RefusesJunkQuotingTheExpression) {
   refused("error_ratio<-1%");
   refused("rate>=fast");
   refused("p99<-5ms");
-  EXPECT_NE(refused("detection_delay_p99<1s").find("not measured"), std::string::npos);
+  EXPECT_NE(refused("detection_delay_p99<1").find("unit"), std::string::npos);
+  EXPECT_NE(refused("requests_per_op<few").find("a number"), std::string::npos);
+}
+
+TEST(Threshold, DetectionDelayAndRequestsPerOperation) {
+  load_report r = report_with({1, 2, 3}, 1000, 0);  // 500 completed
+  for (double ms : {100.0, 200.0, 300.0, 4000.0}) r.detection.record(static_cast<std::uint64_t>(ms * 1e6));
+  r.engine_requests = 1250;
+  const std::vector<threshold> ts{parsed("detection_delay_p99<=2s"), parsed("detection_delay_p99<5s"),
+                                  parsed("detection_delay_mean<2s"), parsed("requests_per_op<=2.5"),
+                                  parsed("requests_per_op<2")};
+  const auto v = judge(ts, r);
+  ASSERT_EQ(v.size(), ts.size());
+  EXPECT_FALSE(v[0].ok);  // p99 is the 4 s one
+  EXPECT_NEAR(v[0].observed, 4000, 4000 * 0.01);
+  EXPECT_TRUE(v[1].ok);
+  EXPECT_TRUE(v[2].ok);
+  EXPECT_NEAR(v[2].observed, 1150, 1);
+  EXPECT_TRUE(v[3].ok);
+  EXPECT_DOUBLE_EQ(v[3].observed, 2.5);
+  EXPECT_FALSE(v[4].ok);
+  const auto lines = failures(ts, v);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("detection_delay_p99"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("requests_per_op 2.5 is not < 2"), std::string::npos) << lines[1];
 }
 
 TEST(Threshold, VerdictsFollowTheOperator) {
@@ -145,6 +169,70 @@ TEST(Options, MessagesNameTheFlagAsTypedAndQuoteTheValue) {
   EXPECT_EQ(s->run_for, std::chrono::seconds(90));
   EXPECT_EQ(s->warmup, std::chrono::seconds(2));
   EXPECT_EQ(s->request_timeout, std::chrono::milliseconds(1500));
+}
+
+TEST(Options, FanInClustersJobs) {
+  std::string why;
+  load_options o;
+  auto s = check(o, why);
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->fan_in, pollster::fan_in_mode::automatic);
+  EXPECT_EQ(s->clusters, 1u);
+  for (auto [text, mode] : {std::pair{"list", pollster::fan_in_mode::list},
+                            std::pair{"per-handle", pollster::fan_in_mode::per_handle}}) {
+    o.fan_in = text;
+    s = check(o, why);
+    ASSERT_TRUE(s) << why;
+    EXPECT_EQ(s->fan_in, mode);
+  }
+  o.fan_in = "per_handle";
+  EXPECT_FALSE(check(o, why));
+  EXPECT_EQ(why, "--fan-in wants auto, list or per-handle, not 'per_handle'");
+
+  o = load_options{};
+  o.clusters = "0";
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("--clusters wants a whole number from 1"), std::string::npos) << why;
+  o.clusters = "3";
+  s = check(o, why);
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->clusters, 3u);
+  o.url = "https://127.0.0.1:1/json-rpc/12.5";  // one target, three clusters
+  o.urls = {o.url};
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("give one --endpoint per cluster"), std::string::npos) << why;
+  o.clusters.clear();
+  o.urls = {o.url, "https://127.0.0.1:2/json-rpc/12.5"};
+  s = check(o, why);
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->clusters, 2u);
+  EXPECT_EQ(s->targets, o.urls);
+  o.thresholds = {"detection_delay_p99<2s"};
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("only against the embedded simulator"), std::string::npos) << why;
+  o.thresholds.clear();
+  o.other_results = "10";
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("--other-results is for the embedded simulator"), std::string::npos) << why;
+
+  o = load_options{};
+  o.jobs = "200";
+  s = check(o, why);
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->jobs, 200u);
+  EXPECT_EQ(s->handles, 200u);  // every job outstanding from the start
+  o.typed["--handles"] = "--handles";
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("leave out --handles"), std::string::npos) << why;
+  o.typed.clear();
+  o.rate = "100";
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("leave out --rate"), std::string::npos) << why;
+  o = load_options{};
+  o.jobs = "2";
+  o.clusters = "3";
+  EXPECT_FALSE(check(o, why));
+  EXPECT_NE(why.find("at least one per thread and cluster"), std::string::npos) << why;
 }
 
 TEST(Options, UnknownFlagGetsTheNearestSuggested) {

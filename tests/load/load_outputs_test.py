@@ -70,6 +70,14 @@ def case_openmetrics():
     lat = families["pollster_load_latency_seconds"]
     check("openmetrics: latency summary with quantiles",
           lat.type == "summary" and any(s.labels.get("quantile") == "0.99" for s in lat.samples))
+    eng = [s.value for s in families["pollster_load_engine_requests"].samples]
+    check("openmetrics: engine requests match the report", eng == [r["engine_requests"]], f"{eng} {r['engine_requests']}")
+    rpo = families["pollster_load_requests_per_operation"].samples
+    check("openmetrics: requests per operation", abs(rpo[0].value - r["requests_per_op"]) < 0.001, str(rpo))
+    det = {s.name: s for s in families["pollster_load_detection_delay_seconds"].samples}
+    check("openmetrics: detection delay summary",
+          families["pollster_load_detection_delay_seconds"].type == "summary" and
+          det["pollster_load_detection_delay_seconds_count"].value == r["detection_delay_us"]["count"], str(det))
     ok = families["pollster_load_threshold_ok"].samples
     check("openmetrics: the threshold's verdict", ok and ok[0].labels["expr"] == "p99<1h" and ok[0].value == 1,
           str(ok))

@@ -225,6 +225,83 @@ TEST(Report, MergeSumsCountsAndMergesHistograms) {
   EXPECT_EQ(a.series.back().latency().max(), std::max(a.latency.max(), b.latency.max()));
 }
 
+// The gentleness figures (issue 11): detection delays, the engine's request
+// count, jobs, and one entry per cluster.
+load_report gentle_report(std::uint64_t scale) {
+  load_report r = sample_report(1700000000.0, scale);
+  r.engine_requests = 1234 * scale;
+  r.lists = 17 * scale;
+  r.detection_measured = true;
+  r.jobs = 200 * scale;
+  r.duplicates = 0;
+  r.detected_early = scale;
+  for (std::uint64_t c = 0; c < 2; ++c) {
+    cluster_summary cs;
+    cs.index = c;
+    cs.target = "https://127.0.0.1:" + std::to_string(4000 + c) + "/json-rpc/12.5";
+    cs.requests = 600 * scale + c;
+    cs.lists = 8 * scale;
+    cs.completed = 100 * scale;
+    for (std::uint64_t k = 0; k < 100 * scale; ++k) {
+      const std::uint64_t ns = 1'000'000 + k * 37'777'777 + c * 13;
+      cs.detection.record(ns);
+      r.detection.record(ns);
+    }
+    r.clusters.push_back(std::move(cs));
+  }
+  return r;
+}
+
+TEST(Report, JsonRoundTripKeepsTheGentlenessFigures) {
+  const load_report r = gentle_report(1);
+  std::string why;
+  auto back = from_json(to_json(r), why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->engine_requests, r.engine_requests);
+  EXPECT_EQ(back->lists, r.lists);
+  EXPECT_EQ(back->jobs, r.jobs);
+  EXPECT_EQ(back->detected_early, r.detected_early);
+  EXPECT_TRUE(back->detection_measured);
+  EXPECT_EQ(back->detection.sparse(), r.detection.sparse());
+  EXPECT_EQ(back->detection.min(), r.detection.min());
+  EXPECT_EQ(back->detection.max(), r.detection.max());
+  EXPECT_EQ(back->detection.sum(), r.detection.sum());
+  EXPECT_DOUBLE_EQ(back->requests_per_op(), r.requests_per_op());
+  ASSERT_EQ(back->clusters.size(), 2u);
+  for (std::size_t c = 0; c < 2; ++c) {
+    EXPECT_EQ(back->clusters[c].index, c);
+    EXPECT_EQ(back->clusters[c].target, r.clusters[c].target);
+    EXPECT_EQ(back->clusters[c].requests, r.clusters[c].requests);
+    EXPECT_EQ(back->clusters[c].lists, r.clusters[c].lists);
+    EXPECT_EQ(back->clusters[c].completed, r.clusters[c].completed);
+    EXPECT_EQ(back->clusters[c].detection.sparse(), r.clusters[c].detection.sparse());
+  }
+  // Without the simulator: null, read back as not measured.
+  load_report plain = sample_report(1700000000.0, 1);
+  auto p = from_json(to_json(plain), why);
+  ASSERT_TRUE(p) << why;
+  EXPECT_FALSE(p->detection_measured);
+  EXPECT_EQ(p->detection.count(), 0u);
+  EXPECT_TRUE(p->clusters.empty());
+  EXPECT_NE(to_json(plain).find("\"detection_delay_us\": null"), std::string::npos);
+}
+
+TEST(Report, MergeAddsTheGentlenessFiguresClusterByCluster) {
+  load_report a = gentle_report(1);
+  const load_report b = gentle_report(2);
+  histogram both = a.detection;
+  both.merge(b.detection);
+  ASSERT_FALSE(merge_into(a, b));
+  EXPECT_EQ(a.engine_requests, 1234u * 3);
+  EXPECT_EQ(a.lists, 17u * 3);
+  EXPECT_EQ(a.jobs, 600u);
+  EXPECT_EQ(a.detection.sparse(), both.sparse());
+  ASSERT_EQ(a.clusters.size(), 2u);
+  EXPECT_EQ(a.clusters[1].requests, 600u * 3 + 2);
+  EXPECT_EQ(a.clusters[1].completed, 300u);
+  EXPECT_EQ(a.clusters[0].detection.count(), 300u);
+}
+
 TEST(Report, MergeRefusesDifferentModes) {
   load_report a = sample_report(1, 1), b = sample_report(1, 1);
   b.mode = "rate";

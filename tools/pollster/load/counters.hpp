@@ -34,6 +34,10 @@ enum class counter : std::size_t {
   open_connections,  ///< sampled
   connects,          ///< sampled
   connect_failures,  ///< sampled
+  engine_requests,   ///< sampled: every HTTP request the engines sent (polls, lists, releases)
+  lists,             ///< sampled: ListAsyncResults answers read
+  detected_early,    ///< outcomes delivered before the simulator says the job completed (never expected)
+  duplicates,        ///< --jobs: outcomes delivered for a handle already delivered (never expected)
   count_
 };
 constexpr std::size_t counter_count = static_cast<std::size_t>(counter::count_);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "fan_in_flag.hpp"
 #include "pollster/tools/duration.hpp"
 
 namespace pollster::cli::load {
@@ -73,7 +74,8 @@ std::optional<backoff_policy> parse_backoff(const std::string& text, std::string
     why = "'" + text + "' " + form;
     return std::nullopt;
   }
-  b.min_delay = std::min<duration>(100ms, b.initial);
+  // Fixed: never closer than the spacing asked for (a 2 s loop is a 2 s loop).
+  b.min_delay = parts.size() == 1 ? b.initial : std::min<duration>(100ms, b.initial);
   return b;
 }
 
@@ -211,6 +213,56 @@ std::optional<load_settings> check_options(const load_options& o, std::string& w
     return std::nullopt;
   }
   s.embedded = o.url.empty();
+  if (!s.embedded) s.targets = o.urls.empty() ? std::vector<std::string>{o.url} : o.urls;
+  const auto fan_in = parse_fan_in(o.fan_in);
+  if (!fan_in) {
+    why = fan_in_error(o.name("--fan-in"), o.fan_in);
+    return std::nullopt;
+  }
+  s.fan_in = *fan_in;
+  s.clusters = s.embedded ? 1 : s.targets.size();
+  if (!o.clusters.empty()) {
+    if (!c.whole("--clusters", o.clusters, 1, 1000, s.clusters)) return std::nullopt;
+    if (!s.embedded && s.clusters != s.targets.size()) {
+      why = o.name("--clusters") + " " + o.clusters + " with " + std::to_string(s.targets.size()) + " " +
+            o.name("--endpoint") + ": give one " + o.name("--endpoint") + " per cluster (or leave out " +
+            o.name("--clusters") + ")";
+      return std::nullopt;
+    }
+  }
+  if (!c.whole("--other-results", o.other_results, 0, 10'000'000, s.other_results)) return std::nullopt;
+  if (!s.embedded && s.other_results > 0) {
+    why = o.name("--other-results") + " is for the embedded simulator; a --target keeps what it keeps";
+    return std::nullopt;
+  }
+  if (!o.jobs.empty()) {
+    if (!c.whole("--jobs", o.jobs, 1, 10'000'000, s.jobs)) return std::nullopt;
+    if (o.typed.count("--handles")) {
+      why = o.name("--jobs") + " starts every job at once: leave out " + o.name("--handles");
+      return std::nullopt;
+    }
+    if (!o.rate.empty()) {
+      why = o.name("--jobs") + " is a closed-loop run: leave out " + o.name("--rate");
+      return std::nullopt;
+    }
+    if (s.warmup.count() > 0) {
+      why = o.name("--jobs") + " measures every job from the start: leave out " + o.name("--warmup");
+      return std::nullopt;
+    }
+    s.handles = s.jobs;
+    s.shard_handles = share(s.handles, s.shard, s.shards);
+  }
+  if (s.clusters > 1 && !o.rate.empty()) {
+    why = "several clusters (" + o.name("--clusters") + " or several " + o.name("--endpoint") +
+          ") need the closed loop: leave out " + o.name("--rate");
+    return std::nullopt;
+  }
+  if (s.shard_handles < s.threads * s.clusters) {
+    why = o.name(s.jobs ? "--jobs" : "--handles") + " " + std::to_string(s.handles) + " leaves this shard " +
+          std::to_string(s.shard_handles) + " for " + std::to_string(s.threads) + " threads and " +
+          std::to_string(s.clusters) + " clusters: give at least one per thread and cluster";
+    return std::nullopt;
+  }
   if (s.embedded && (!o.tls.ca_file.empty() || !o.tls.pin_sha256.empty() || o.tls.insecure ||
                      o.tls.allow_plaintext || !o.password_file.empty())) {
     why = "--ca-file, --pin-sha256, --insecure, --allow-plaintext and --password-file need --endpoint "
@@ -228,6 +280,11 @@ std::optional<load_settings> check_options(const load_options& o, std::string& w
     auto t = parse_threshold(expr, why);
     if (!t) {
       why = "--threshold: " + why;
+      return std::nullopt;
+    }
+    if (needs_simulator(*t) && !s.embedded) {
+      why = "--threshold '" + expr + "': " + t->metric +
+            " is measured only against the embedded simulator (it knows when each job completed)";
       return std::nullopt;
     }
     s.thresholds.push_back(std::move(*t));
@@ -306,7 +363,12 @@ void add_load_flags(CLI::App& app, load_options& o) {
   // Unknown arguments reach check_options, which suggests the nearest flag.
   app.allow_extras();
   text_flag(app, o, {"--endpoint", "--target"}, o.url,
-            "https://HOST[:PORT]/json-rpc/VERSION (default: start the embedded simulator)", "POLLSTER_ENDPOINT");
+            "https://HOST[:PORT]/json-rpc/VERSION (default: start the embedded simulator); repeat it for "
+            "several clusters, the handles spread over them",
+            "POLLSTER_ENDPOINT");
+  // Every value, not only the last: several targets are several clusters.
+  for (const char* n : {"--endpoint", "--target"})
+    app.get_option(n)->each([&o](const std::string& v) { o.urls.push_back(v); });
   text_flag(app, o, {"--user"}, o.user, "cluster admin user (default admin)", "POLLSTER_USER");
   text_flag(app, o, {"--password-file"}, o.password_file,
             "file whose first line is the password (default: $POLLSTER_PASSWORD); with --endpoint");
@@ -349,6 +411,20 @@ void add_load_flags(CLI::App& app, load_options& o) {
   text_flag(app, o, {"--sim-job-duration"}, o.sim_job_duration,
             "embedded simulator: how long jobs run, 2s | uniform:1s:5s | lognormal:2s:0.5 (default "
             "lognormal:2s:0.5; 0s answers complete at once: a max-rate test)");
+  text_flag(app, o, {"--fan-in"}, o.fan_in,
+            "how each cluster's waits learn of their operations: auto (default: one ListAsyncResults or "
+            "per-handle polls, whichever costs the cluster less) | list | per-handle",
+            "POLLSTER_FAN_IN");
+  text_flag(app, o, {"--clusters"}, o.clusters,
+            "embedded simulator: N simulated clusters, each on its own listener with its own jobs; the "
+            "handles spread over them, one engine client each (default 1; with several --target: their count)");
+  text_flag(app, o, {"--jobs"}, o.jobs,
+            "N operations in all, every one outstanding from the start and none replaced; the run ends when "
+            "they all ended (or --duration passes). Embedded simulator: the jobs are created at the start "
+            "with --sim-job-duration (default: the plain closed loop)");
+  text_flag(app, o, {"--other-results"}, o.other_results,
+            "embedded simulator: N completed results of other clients kept on each cluster, listed by "
+            "ListAsyncResults like ours (default 0)");
   app.add_flag("--no-progress", o.no_progress, "no progress line on standard error");
   o.flag_names.push_back("--no-progress");
   app.add_flag("--no-id-check", o.no_id_check,

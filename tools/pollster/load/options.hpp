@@ -22,6 +22,7 @@ namespace pollster::cli::load {
 /// used ("-c" or "--connections"), so that messages name it.
 struct load_options {
   std::string url;  // empty: the embedded simulator
+  std::vector<std::string> urls;  ///< every --endpoint/--target given, in order (several: one cluster each)
   std::string user = "admin";
   std::string password_file;
   tls_flags tls;
@@ -40,6 +41,10 @@ struct load_options {
   std::string request_timeout = "10s";
   std::string first_handle = "1";
   std::string sim_job_duration = "lognormal:2s:0.5";
+  std::string fan_in = "auto";
+  std::string clusters;       // empty: one (or one per --target)
+  std::string jobs;           // empty: the closed loop replaces each ended operation
+  std::string other_results = "0";
   bool no_progress = false;
   bool no_id_check = false;
   std::map<std::string, std::string> typed;  ///< canonical flag -> the name used
@@ -73,6 +78,13 @@ struct load_settings {
   std::uint64_t shard = 0, shards = 1;
   std::uint64_t shard_handles = 0, shard_connections = 0;  ///< this shard's part
   bool embedded = true;  ///< no --target: start the simulator
+  fan_in_mode fan_in = fan_in_mode::automatic;
+  std::uint64_t clusters = 1;  ///< embedded: simulators started; else the --target count
+  std::vector<std::string> targets;  ///< the --target URLs (empty when embedded)
+  /// --jobs: operations in all (every one outstanding from the start, none
+  /// replaced; the run ends when they all ended); 0: the plain closed loop.
+  std::uint64_t jobs = 0;
+  std::uint64_t other_results = 0;  ///< embedded: completed results of other clients, per cluster
   bool open_loop = false;
   std::vector<threshold> thresholds;
 };

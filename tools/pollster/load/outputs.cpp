@@ -103,6 +103,17 @@ std::string to_openmetrics(const load_report& r) {
     out += std::string("pollster_load_latency_seconds{quantile=\"") + label + "\"} " +
            num(static_cast<double>(r.latency.percentile(q)) / 1e9) + "\n";
   out += "pollster_load_latency_seconds_count " + std::to_string(r.latency.count()) + "\n";
+  counter("pollster_load_engine_requests", "HTTP requests the engine sent (polls, lists, releases)", r.engine_requests);
+  gauge("pollster_load_requests_per_operation", "", "engine requests per completed operation", r.requests_per_op());
+  if (r.detection_measured) {
+    family("pollster_load_detection_delay_seconds", "summary", "seconds",
+           "from a job's completion on the simulator to its outcome's delivery");
+    for (const auto& [label, q] : {std::pair{"0.5", 50.0}, {"0.99", 99.0}})
+      out += std::string("pollster_load_detection_delay_seconds{quantile=\"") + label + "\"} " +
+             num(static_cast<double>(r.detection.percentile(q)) / 1e9) + "\n";
+    out += "pollster_load_detection_delay_seconds_sum " + num(static_cast<double>(r.detection.sum()) / 1e9) + "\n";
+    out += "pollster_load_detection_delay_seconds_count " + std::to_string(r.detection.count()) + "\n";
+  }
   if (!r.thresholds.empty()) {
     family("pollster_load_threshold_ok", "gauge", "", "1 when the threshold held");
     for (const auto& t : r.thresholds)

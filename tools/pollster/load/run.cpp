@@ -59,9 +59,17 @@ std::string random_password() {
   return s;
 }
 
+// One cluster's figures, over every worker.
+struct lane_snapshot {
+  lane_counters c{};
+  histogram detection;
+};
+
 struct snapshot {
   counters_block c;
   histogram h;
+  histogram detection;
+  std::vector<lane_snapshot> lanes;  ///< one per cluster
 };
 
 using worker_list = std::vector<std::unique_ptr<worker>>;
@@ -69,6 +77,9 @@ using worker_list = std::vector<std::unique_ptr<worker>>;
 void take_snapshot(worker_list& ws, snapshot& out) {
   out.c = counters_block{};
   out.h.clear();
+  out.detection.clear();
+  const std::size_t clusters = ws.empty() ? 0 : ws.front()->lanes.size();
+  out.lanes.assign(clusters, lane_snapshot{});
   histogram tmp;
   for (auto& w : ws) {
     counters_block b;
@@ -76,17 +87,26 @@ void take_snapshot(worker_list& ws, snapshot& out) {
     out.c.add(b);
     tmp.load_from(w->latency);
     out.h.merge(tmp);
+    tmp.load_from(w->detection);
+    out.detection.merge(tmp);
+    for (std::size_t i = 0; i < clusters; ++i) {
+      const worker::lane& l = *w->lanes[i];
+      for (std::size_t k = 0; k < lane_counter_count; ++k) out.lanes[i].c[k] += get(l.live[k]);
+      tmp.load_from(l.detection);
+      out.lanes[i].detection.merge(tmp);
+    }
   }
 }
 
 // Waits until `until`, a SIGINT/SIGTERM (blocked in every thread, so they
-// arrive here), or a worker that stopped itself on a fatal error (checked
-// every 100 ms).
-enum class woke { time, signal, abort };
+// arrive here), a worker that stopped itself on a fatal error, or (--jobs)
+// every worker finished (checked every 100 ms).
+enum class woke { time, signal, abort, done };
 woke wait_until(steady::time_point until, const sigset_t& set, const worker_list& workers) {
   for (;;) {
     for (const auto& w : workers)
       if (w->aborted()) return woke::abort;
+    if (std::all_of(workers.begin(), workers.end(), [](const auto& w) { return w->finished(); })) return woke::done;
     const auto left = until - steady::now();
     if (left <= 0ns) return woke::time;
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::min<steady::duration>(left, 100ms)).count();
@@ -99,19 +119,22 @@ std::string error_label(std::size_t slot) {
   return slot ? std::string(error_name(make_error_code(static_cast<pollster::error>(slot)))) : "other";
 }
 
-// The target: the embedded simulator (started here) or --target.
+// The targets: the embedded simulators (started here, one per cluster) or
+// the --target URLs; one client configuration per cluster.
 struct target {
-  std::unique_ptr<sim::server> simulator;
-  client_config base;
+  std::vector<std::unique_ptr<sim::server>> simulators;
+  std::vector<client_config> clusters;
 };
 
 // nullopt: the reason is printed and `rc` set.
 std::optional<target> reach_target(const load_options& opt, const load_settings& s, int& rc) {
   target t;
-  t.base.user = opt.user;
-  t.base.pool_size = 0;
-  t.base.request_timeout = s.request_timeout;
-  t.base.check_id = !opt.no_id_check;
+  client_config base;
+  base.user = opt.user;
+  base.pool_size = 0;
+  base.request_timeout = s.request_timeout;
+  base.check_id = !opt.no_id_check;
+  base.fan_in.mode = s.fan_in;
   if (s.embedded) {
     std::string why;
     auto job_dist = sim::duration_dist::parse(opt.sim_job_duration, why);
@@ -125,18 +148,24 @@ std::optional<target> reach_target(const load_options& opt, const load_settings&
     sc.password = random_password();
     sc.auto_jobs = true;
     sc.job_duration = *job_dist;
-    sc.seed = static_cast<std::uint64_t>(std::random_device{}()) | 1;
-    try {
-      t.simulator = std::make_unique<sim::server>(sc);
-      t.simulator->start();
-    } catch (const std::exception& e) {
-      std::cerr << me << "cannot start the embedded simulator: " << e.what() << "\n";
-      rc = exit_incomplete;
-      return std::nullopt;
+    sc.other_results = s.other_results;
+    // One simulator per cluster: its own listener, jobs and thread.
+    for (std::uint64_t i = 0; i < s.clusters; ++i) {
+      sc.seed = static_cast<std::uint64_t>(std::random_device{}()) | 1;
+      try {
+        t.simulators.push_back(std::make_unique<sim::server>(sc));
+        t.simulators.back()->start();
+      } catch (const std::exception& e) {
+        std::cerr << me << "cannot start the embedded simulator: " << e.what() << "\n";
+        rc = exit_incomplete;
+        return std::nullopt;
+      }
+      client_config c = base;
+      c.url = t.simulators.back()->url();
+      c.password = sc.password;
+      c.tls.pin_sha256 = t.simulators.back()->certificate_sha256();
+      t.clusters.push_back(std::move(c));
     }
-    t.base.url = t.simulator->url();
-    t.base.password = sc.password;
-    t.base.tls.pin_sha256 = t.simulator->certificate_sha256();
   } else {
     std::string why;
     auto password = read_password(opt.password_file, why);
@@ -145,20 +174,66 @@ std::optional<target> reach_target(const load_options& opt, const load_settings&
       rc = exit_usage;
       return std::nullopt;
     }
-    t.base.url = opt.url;
-    t.base.password = std::move(*password);
-    t.base.tls = opt.tls.to_options();
+    base.password = std::move(*password);
+    base.tls = opt.tls.to_options();
+    for (const std::string& url : s.targets) {
+      client_config c = base;
+      c.url = url;
+      t.clusters.push_back(std::move(c));
+    }
+    base.password.assign(base.password.size(), '\0');
   }
   return t;
 }
 
+// --jobs against the embedded simulators: `n` jobs created on `sim` now, with
+// durations drawn from `dist` (the simulator draws its --auto-jobs the same way).
+std::vector<std::uint64_t> create_jobs(sim::server& sim, const sim::duration_dist& dist, std::size_t n,
+                                       std::mt19937_64& rng) {
+  std::vector<std::uint64_t> handles;
+  handles.reserve(n);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::chrono::nanoseconds run = dist.a;
+    if (dist.shape == sim::duration_dist::kind::uniform)
+      run = dist.a + std::chrono::nanoseconds(static_cast<std::int64_t>(unit(rng) * static_cast<double>((dist.b - dist.a).count())));
+    else if (dist.shape == sim::duration_dist::kind::lognormal)
+      run = std::chrono::nanoseconds(static_cast<std::int64_t>(
+          std::lognormal_distribution<double>(std::log(static_cast<double>(dist.a.count())), dist.sigma)(rng)));
+    handles.push_back(sim.create_job("Clone", run, false));
+  }
+  return handles;
+}
+
+// Connections of worker t's client for cluster c of C: its share of the
+// worker's, at least one (so that more clusters than connections still run).
+std::uint64_t cluster_pool(const load_settings& s, std::uint64_t t, std::uint64_t c, std::uint64_t C) {
+  return std::max<std::uint64_t>(1, share(share(s.shard_connections, t, s.threads), c, C));
+}
+
 // Constructing the workers' clients checks the URL and the TLS files.
-bool make_workers(const load_settings& s, const client_config& base, worker_list& out) {
+bool make_workers(const load_options& opt, const load_settings& s, target& tgt, worker_list& out) {
   const std::uint64_t T = s.threads;
+  const std::size_t C = tgt.clusters.size();
+  std::mt19937_64 rng(std::random_device{}());
+  std::optional<sim::duration_dist> job_dist;
+  if (s.jobs && s.embedded) {
+    std::string why;
+    job_dist = sim::duration_dist::parse(opt.sim_job_duration, why);  // checked by reach_target
+  }
   for (std::uint64_t t = 0; t < T; ++t) {
     worker_plan p;
-    p.client = base;
-    p.client.pool_size = share(s.shard_connections, t, T);
+    p.handles = share(s.shard_handles, t, T);
+    for (std::size_t c = 0; c < C; ++c) {
+      cluster_plan cp;
+      cp.client = tgt.clusters[c];
+      cp.client.pool_size = cluster_pool(s, t, c, C);
+      if (s.embedded) cp.simulator = tgt.simulators[c].get();
+      // Wait i of this worker is on cluster i mod C.
+      if (job_dist) cp.jobs = create_jobs(*tgt.simulators[c], *job_dist, share(p.handles, c, C), rng);
+      p.clusters.push_back(std::move(cp));
+    }
+    p.fixed_jobs = s.jobs > 0;
     p.wait.poll = s.backoff;
     p.wait.purge = s.purge;
     p.wait.deadline = std::max<duration>(1h, 2 * s.run_for);
@@ -169,7 +244,7 @@ bool make_workers(const load_settings& s, const client_config& base, worker_list
     p.purge = s.purge;
     p.rate = s.rate / static_cast<double>(s.shards * T);
     p.run_total = s.warmup + s.run_for;
-    p.handles = share(s.shard_handles, t, T);
+    if (s.embedded) p.wait.result_type = "Clone";  // what the simulator's jobs are
     p.first_handle = s.first_handle;
     p.shard = s.shard;
     p.shards = s.shards;
@@ -240,7 +315,7 @@ measured run_seconds(const load_options& opt, const load_settings& s, worker_lis
       m.interrupted = true;
       break;
     }
-    if (why_woke == woke::abort) break;
+    if (why_woke == woke::abort || why_woke == woke::done) break;
     take_snapshot(workers, cur);
     m.series.push_back(make_interval(prev, prev_at, cur, next));
     if (!warm_taken && next >= warm_end) {
@@ -287,7 +362,8 @@ measured run_seconds(const load_options& opt, const load_settings& s, worker_lis
   return m;
 }
 
-load_report build_report(const load_options& opt, const load_settings& s, measured& m, double started_unix) {
+load_report build_report(const load_options& opt, const load_settings& s, const target& tgt, measured& m,
+                         double started_unix) {
   load_report rep;
   // The figures leave out the warm-up: counts since its end, except the
   // connection counts (sampled, whole run) and waits outstanding at the stop.
@@ -324,12 +400,40 @@ load_report build_report(const load_options& opt, const load_settings& s, measur
   }
   rep.connects = c[counter::connects];
   rep.connect_failures = c[counter::connect_failures];
-  rep.reconnects = c[counter::connects] > s.shard_connections ? c[counter::connects] - s.shard_connections : 0;
+  std::uint64_t pools = 0;  // the connections the clients open at first
+  for (std::uint64_t t = 0; t < s.threads; ++t)
+    for (std::uint64_t k = 0; k < tgt.clusters.size(); ++k) pools += cluster_pool(s, t, k, tgt.clusters.size());
+  rep.reconnects = c[counter::connects] > pools ? c[counter::connects] - pools : 0;
   rep.rate_target = s.rate / static_cast<double>(s.shards);
   rep.scheduled = c[counter::scheduled];
   rep.late = c[counter::late];
   rep.skipped = c[counter::skipped];
   rep.latency = m.final.h.since(m.warm.h);
+  rep.engine_requests = c[counter::engine_requests];
+  rep.lists = c[counter::lists];
+  rep.detected_early = c[counter::detected_early];
+  rep.jobs = s.jobs ? s.shard_handles : 0;  // this shard's part
+  rep.duplicates = c[counter::duplicates];
+  rep.detection_measured = s.embedded && !s.open_loop;
+  rep.detection = m.final.detection.since(m.warm.detection);
+  if (tgt.clusters.size() > 1) {
+    for (std::size_t i = 0; i < m.final.lanes.size(); ++i) {
+      cluster_summary cs;
+      cs.index = i;
+      cs.target = tgt.clusters[i].url;
+      const lane_snapshot& f = m.final.lanes[i];
+      const lane_snapshot* w = i < m.warm.lanes.size() ? &m.warm.lanes[i] : nullptr;
+      auto since = [&](lane_counter k) {
+        const auto at = static_cast<std::size_t>(k);
+        return f.c[at] - (w ? std::min(f.c[at], w->c[at]) : 0);
+      };
+      cs.requests = since(lane_counter::requests);
+      cs.lists = since(lane_counter::lists);
+      cs.completed = since(lane_counter::completed);
+      cs.detection = w ? f.detection.since(w->detection) : f.detection;
+      rep.clusters.push_back(std::move(cs));
+    }
+  }
   if (s.open_loop) {
     rep.achieved_rate = rep.requests_per_s();
     // More than 5% short of the target, or more than 1% of the sends late.
@@ -338,7 +442,10 @@ load_report build_report(const load_options& opt, const load_settings& s, measur
   }
   json_value& P = rep.parameters;
   P.kind = json_value::type::object;
-  P.members = {{"target", jstr(s.embedded ? "embedded simulator" : opt.url)},
+  std::string target_text = s.embedded ? "embedded simulator" : "";
+  if (s.embedded && s.clusters > 1) target_text += " (" + std::to_string(s.clusters) + " clusters)";
+  for (const std::string& url : s.targets) target_text += (target_text.empty() ? "" : ", ") + url;
+  P.members = {{"target", jstr(target_text)},
                {"handles", jnum(static_cast<double>(s.handles))},
                {"connections", jnum(static_cast<double>(s.connections))},
                {"threads", jnum(static_cast<double>(s.threads))},
@@ -352,7 +459,11 @@ load_report build_report(const load_options& opt, const load_settings& s, measur
                {"backoff", jstr(opt.backoff)},
                {"request_timeout", jstr(opt.request_timeout)},
                {"first_handle", jnum(static_cast<double>(s.first_handle))},
-               {"user", jstr(opt.user)}};
+               {"user", jstr(opt.user)},
+               {"fan_in", jstr(opt.fan_in)},
+               {"clusters", jnum(static_cast<double>(tgt.clusters.size()))}};
+  if (s.jobs) P.members.emplace_back("jobs", jnum(static_cast<double>(s.jobs)));
+  if (s.embedded) P.members.emplace_back("other_results", jnum(static_cast<double>(s.other_results)));
   if (s.embedded) P.members.emplace_back("sim_job_duration", jstr(opt.sim_job_duration));
   if (m.interrupted) P.members.emplace_back("interrupted", json_value{json_value::type::boolean, true, {}, {}, {}});
   if (!m.abort_reason.empty()) P.members.emplace_back("stopped_early", jstr(m.abort_reason));
@@ -402,13 +513,13 @@ int run_load(const load_options& opt) {
   auto tgt = reach_target(opt, s, rc);
   if (!tgt) return rc;
   worker_list workers;
-  if (!make_workers(s, tgt->base, workers)) return exit_usage;
-  tgt->base.password.assign(tgt->base.password.size(), '\0');
+  if (!make_workers(opt, s, *tgt, workers)) return exit_usage;
+  for (auto& c : tgt->clusters) c.password.assign(c.password.size(), '\0');
 
   const double started_unix =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   measured m = run_seconds(opt, s, workers, sigs);
-  const load_report rep = build_report(opt, s, m, started_unix);
+  const load_report rep = build_report(opt, s, *tgt, m, started_unix);
 
   // The table goes to standard error when standard output carries a report.
   std::ostream& table = table_to_stderr ? std::cerr : std::cout;
@@ -420,7 +531,7 @@ int run_load(const load_options& opt) {
   written = outs[2].commit(to_csv(rep), me) && written;
   written = outs[3].commit(to_openmetrics(rep), me) && written;
   written = outs[4].commit(to_junit(rep), me) && written;
-  if (tgt->simulator) tgt->simulator->stop();
+  for (auto& sim : tgt->simulators) sim->stop();
 
   rc = written ? exit_ok : exit_incomplete;
   if (!m.abort_reason.empty()) {

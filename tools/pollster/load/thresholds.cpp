@@ -11,23 +11,27 @@ namespace pollster::cli::load {
 
 namespace {
 
-enum class kind { latency, ratio, rate };
+enum class kind { latency, ratio, rate, number };
 
 struct metric_info {
   std::string_view name;
   kind k;
-  double percentile;  // latency metrics; 100 for max
+  double percentile;  // latency metrics; 100 for max, -1 for the mean
+  bool detection = false;  // of the detection delay, not of the request latency
 };
 
-constexpr std::array<metric_info, 9> metrics{{{"p50", kind::latency, 50},
-                                              {"p90", kind::latency, 90},
-                                              {"p99.9", kind::latency, 99.9},
-                                              {"p99", kind::latency, 99},
-                                              {"max", kind::latency, 100},
-                                              {"error_ratio", kind::ratio, 0},
-                                              {"operation_error_ratio", kind::ratio, 0},
-                                              {"rate", kind::rate, 0},
-                                              {"completed_rate", kind::rate, 0}}};
+constexpr std::array<metric_info, 12> metrics{{{"p50", kind::latency, 50},
+                                               {"p90", kind::latency, 90},
+                                               {"p99.9", kind::latency, 99.9},
+                                               {"p99", kind::latency, 99},
+                                               {"max", kind::latency, 100},
+                                               {"error_ratio", kind::ratio, 0},
+                                               {"operation_error_ratio", kind::ratio, 0},
+                                               {"rate", kind::rate, 0},
+                                               {"completed_rate", kind::rate, 0},
+                                               {"detection_delay_p99", kind::latency, 99, true},
+                                               {"detection_delay_mean", kind::latency, -1, true},
+                                               {"requests_per_op", kind::number, 0}}};
 
 const metric_info* find_metric(std::string_view name) {
   for (const auto& m : metrics)
@@ -86,8 +90,8 @@ std::optional<threshold> parse_threshold(std::string_view expr, std::string& why
   const metric_info* m = find_metric(name);
   if (!m) {
     why = quoted + ": unknown metric '" + std::string(name) +
-          "' (use p50, p90, p99, p99.9, max, error_ratio, operation_error_ratio, rate, completed_rate)";
-    if (name == "detection_delay_p99") why = quoted + ": detection_delay_p99 is not measured by this version";
+          "' (use p50, p90, p99, p99.9, max, error_ratio, operation_error_ratio, rate, completed_rate, "
+          "detection_delay_p99, detection_delay_mean, requests_per_op)";
     return std::nullopt;
   }
   t.metric = std::string(name);
@@ -122,6 +126,12 @@ std::optional<threshold> parse_threshold(std::string_view expr, std::string& why
         return std::nullopt;
       }
       break;
+    case kind::number:
+      if (!plain_number(value, t.limit)) {
+        why = quoted + ": the limit of " + t.metric + " is a number, like 2.5";
+        return std::nullopt;
+      }
+      break;
   }
   return t;
 }
@@ -131,9 +141,12 @@ double observe(const threshold& t, const load_report& r) {
   if (!m) return 0;
   switch (m->k) {
     case kind::latency: {
-      const std::uint64_t ns = m->percentile >= 100 ? r.latency.max() : r.latency.percentile(m->percentile);
+      const histogram& h = m->detection ? r.detection : r.latency;
+      if (m->percentile < 0) return h.mean() / 1e6;
+      const std::uint64_t ns = m->percentile >= 100 ? h.max() : h.percentile(m->percentile);
       return static_cast<double>(ns) / 1e6;
     }
+    case kind::number: return r.requests_per_op();
     case kind::ratio: {
       if (t.metric == "error_ratio") return r.error_ratio();
       // Operations that ended without completing, of all that ended.
@@ -144,6 +157,11 @@ double observe(const threshold& t, const load_report& r) {
     case kind::rate: return t.metric == "rate" ? r.requests_per_s() : r.completions_per_s();
   }
   return 0;
+}
+
+bool needs_simulator(const threshold& t) {
+  const metric_info* m = find_metric(t.metric);
+  return m && m->detection;
 }
 
 std::vector<threshold_result> judge(const std::vector<threshold>& ts, const load_report& r) {

@@ -1,5 +1,7 @@
 #include "load/worker.hpp"
 
+#include "pollster/sim/server.hpp"
+
 namespace pollster::cli::load {
 
 namespace asio = boost::asio;
@@ -32,13 +34,32 @@ pollster::error status_error(int status) noexcept {
 }
 
 worker::worker(worker_plan p) : plan_(std::move(p)), ioc_(1), guard_(asio::make_work_guard(ioc_)) {
-  engine_config ec;
-  ec.observer = [this](const request_event& ev) { observe(ev); };
-  eng_ = std::make_unique<engine>(ioc_, std::move(ec));
-  cl_ = std::make_unique<client>(*eng_, plan_.client);  // throws on a bad configuration
+  // One engine per cluster, so that each one's counters are that cluster's.
+  try {
+    for (cluster_plan& c : plan_.clusters) {
+      auto l = std::make_unique<lane>();
+      engine_config ec;
+      ec.observer = [this](const request_event& ev) { observe(ev); };
+      l->eng = std::make_unique<engine>(ioc_, std::move(ec));
+      l->cl = std::make_unique<client>(*l->eng, c.client);  // throws on a bad configuration
+      l->simulator = c.simulator;
+      l->jobs = std::move(c.jobs);
+      lanes.push_back(std::move(l));
+    }
+  } catch (...) {
+    lanes.clear();  // before ioc_ (see ~worker)
+    throw;
+  }
+  eng_ = lanes.front()->eng.get();
+  cl_ = lanes.front()->cl.get();
 }
 
-worker::~worker() { join(); }
+worker::~worker() {
+  join();
+  // The clients and engines before the io_context they run on (`lanes` is
+  // declared before ioc_, so it would otherwise outlive it).
+  lanes.clear();
+}
 
 void worker::start(steady::time_point t0) {
   t0_ = t0;
@@ -69,6 +90,28 @@ std::uint64_t worker::next_handle() {
   return plan_.first_handle + plan_.shard + plan_.shards * (plan_.thread + plan_.threads * seq_++);
 }
 
+std::uint64_t worker::next_handle(lane& l) {
+  return l.next_job < l.jobs.size() ? l.jobs[l.next_job++] : next_handle();
+}
+
+void worker::count_delivery(lane& l, std::uint64_t handle) {
+  inc(l.live[static_cast<std::size_t>(lane_counter::completed)]);
+  if (plan_.fixed_jobs && !l.delivered.insert(handle).second) inc(live[counter::duplicates]);
+  if (!l.simulator) return;
+  const auto done = l.simulator->completion_time(handle);
+  if (!done) return;
+  const auto delay = steady::now() - *done;
+  // Never expected (an answer says complete only from the completion on):
+  // counted apart, so that a clock or model error shows instead of a 0.
+  if (delay < steady::duration::zero()) {
+    inc(live[counter::detected_early]);
+    return;
+  }
+  const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count());
+  detection.record(ns);
+  l.detection.record(ns);
+}
+
 std::size_t worker::error_slot(std::error_code ec) {
   const auto i = static_cast<std::size_t>(ec.value());
   return ec.category() == pollster::category() && i < error_slots ? i : 0;
@@ -82,9 +125,22 @@ void worker::observe(const request_event& ev) {
 }
 
 void worker::sample_pool() {
-  put(live[counter::open_connections], cl_->pool().open);
-  put(live[counter::connects], eng_->stats().connects);
-  put(live[counter::connect_failures], eng_->stats().connect_failures);
+  std::uint64_t open = 0, connects = 0, connect_failures = 0, requests = 0, lists = 0;
+  for (auto& l : lanes) {
+    const counters& st = l->eng->stats();
+    open += l->cl->pool().open;
+    connects += st.connects;
+    connect_failures += st.connect_failures;
+    requests += st.requests;
+    lists += st.lists;
+    put(l->live[static_cast<std::size_t>(lane_counter::requests)], st.requests);
+    put(l->live[static_cast<std::size_t>(lane_counter::lists)], st.lists);
+  }
+  put(live[counter::open_connections], open);
+  put(live[counter::connects], connects);
+  put(live[counter::connect_failures], connect_failures);
+  put(live[counter::engine_requests], requests);
+  put(live[counter::lists], lists);
 }
 
 void worker::run() {
@@ -115,7 +171,7 @@ void worker::do_stop() {
   stopping_ = true;
   ticker_->cancel();
   on_stop();
-  cl_->shutdown();  // every wait and call in flight ends `cancelled`
+  for (auto& l : lanes) l->cl->shutdown();  // every wait and call in flight ends `cancelled`
   guard_.reset();   // and run() returns once they have drained
 }
 

@@ -52,7 +52,8 @@ std::optional<double> latency_limit_ms(const threshold_result& t) {
 }
 
 std::string observed_text(const threshold_result& t) {
-  if (is_latency_metric(t.metric)) return format_latency(static_cast<std::uint64_t>(t.observed * 1e6));
+  if (is_latency_metric(t.metric) || t.metric.rfind("detection_delay_", 0) == 0)
+    return format_latency(static_cast<std::uint64_t>(t.observed * 1e6));
   if (t.metric == "error_ratio") return fixed(100 * t.observed, 3) + "%";
   if (t.metric.find("rate") != std::string::npos) return fixed(t.observed, 1) + " /s";
   return fixed(t.observed, 3);
@@ -256,7 +257,36 @@ std::string to_html(const load_report& r) {
     row("sends late", std::to_string(r.late));
     row("releases", std::to_string(r.releases));
   }
+  if (r.engine_requests) {
+    row("requests per completed operation", fixed(r.requests_per_op(), 2));
+    row("lists (ListAsyncResults)", std::to_string(r.lists));
+  }
+  if (r.jobs) {
+    row("jobs", std::to_string(r.jobs));
+    row("jobs not delivered", std::to_string(r.undelivered()));
+    row("jobs delivered twice", std::to_string(r.duplicates));
+  }
+  if (r.detection_measured) {
+    const histogram& d = r.detection;
+    row("detection delay mean", format_latency(static_cast<std::uint64_t>(d.mean())));
+    row("detection delay p50", format_latency(d.percentile(50)));
+    row("detection delay p99", format_latency(d.percentile(99)));
+  }
   o += "</table>\n";
+  if (!r.clusters.empty()) {
+    o += "<h2>Clusters</h2>\n<table>\n<tr><th>cluster</th><th>requests</th><th>lists</th><th>completed</th>"
+         "<th>requests/op</th><th>detection mean</th><th>p50</th><th>p99</th><th>target</th></tr>\n";
+    for (const cluster_summary& c : r.clusters) {
+      const histogram& d = c.detection;
+      auto td = [](const std::string& v) { return "<td class=\"n\">" + v + "</td>"; };
+      o += "<tr>" + td(std::to_string(c.index)) + td(std::to_string(c.requests)) + td(std::to_string(c.lists)) +
+           td(std::to_string(c.completed)) + td(fixed(c.requests_per_op(), 2)) +
+           td(d.count() ? format_latency(static_cast<std::uint64_t>(d.mean())) : "-") +
+           td(d.count() ? format_latency(d.percentile(50)) : "-") +
+           td(d.count() ? format_latency(d.percentile(99)) : "-") + "<td>" + html_escape(c.target) + "</td></tr>\n";
+    }
+    o += "</table>\n";
+  }
   if (!r.shard_summaries.empty()) {
     o += "<h2>Shards</h2>\n<table>\n<tr><th>shard</th><th>requests</th><th>errors</th><th>p99</th><th>file</th></tr>\n";
     for (const shard_summary& s : r.shard_summaries)

@@ -103,6 +103,21 @@ bj::object percentiles_json(const histogram& h, bool full) {
   return o;
 }
 
+// A detection delay histogram: the figures in microseconds, and its buckets
+// (so that `report merge` adds them exactly).
+bj::object detection_json(const histogram& h) {
+  bj::object o;
+  o["count"] = h.count();
+  o["mean"] = rounded(h.mean() / 1000.0, 3);
+  o["p50"] = us(h.percentile(50));
+  o["p99"] = us(h.percentile(99));
+  o["max"] = us(h.max());
+  o["min"] = us(h.min());
+  o["sum_ns"] = h.sum();
+  o["buckets"] = buckets_json(h.sparse());
+  return o;
+}
+
 bj::object interval_json(const interval& s) {
   const histogram h = s.latency();
   bj::object o;
@@ -158,6 +173,23 @@ bj::object report_json(const load_report& r) {
   o["achieved_rate"] = rounded(r.achieved_rate, 3);
   o["rate_shortfall"] = r.rate_shortfall;
   o["warmup_s"] = r.warmup_s;
+  o["engine_requests"] = r.engine_requests;
+  o["lists"] = r.lists;
+  o["requests_per_op"] = rounded(r.requests_per_op(), 4);
+  if (r.detection_measured) o["detection_delay_us"] = detection_json(r.detection);
+  else o["detection_delay_us"] = nullptr;
+  o["detected_early"] = r.detected_early;
+  if (r.jobs) o["jobs"] = {{"created", r.jobs}, {"undelivered", r.undelivered()}, {"duplicates", r.duplicates}};
+  else o["jobs"] = nullptr;
+  bj::array clusters;
+  for (const cluster_summary& c : r.clusters) {
+    bj::object co{{"index", c.index}, {"target", c.target}, {"requests", c.requests}, {"lists", c.lists},
+                  {"completed", c.completed}, {"requests_per_op", rounded(c.requests_per_op(), 4)}};
+    if (r.detection_measured) co["detection_delay_us"] = detection_json(c.detection);
+    else co["detection_delay_us"] = nullptr;
+    clusters.push_back(std::move(co));
+  }
+  o["clusters"] = std::move(clusters);
   bj::array th;
   for (const threshold_result& t : r.thresholds)
     th.push_back(bj::object{{"expr", t.expr}, {"metric", t.metric}, {"observed", t.observed}, {"ok", t.ok}});
@@ -270,6 +302,27 @@ class reader {
   std::string where_;
   std::string& why_;
 };
+
+// A detection_delay_us object back into a histogram; true when absent or null.
+bool read_detection(reader& in, const char* name, histogram& out, bool& present) {
+  const bj::value* v = in.find(name);
+  present = v && v->is_object();
+  if (!v || v->is_null()) return true;
+  const bj::object* o = in.object(name, true);
+  if (!o) return false;
+  std::string why;
+  reader d(*o, std::string(name) + ": ", why);
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> buckets;
+  double mn = 0, mx = 0;
+  std::uint64_t sum = 0;
+  if (!d.buckets("buckets", buckets) || !d.number("min", mn, false) || !d.number("max", mx, false) ||
+      !d.count("sum_ns", sum, false))
+    return in.fail(why);
+  for (const auto& [i, n] : buckets) out.add_bucket(i, n);
+  if (out.count())
+    out.set_extremes(static_cast<std::uint64_t>(std::llround(mn * 1000)), static_cast<std::uint64_t>(std::llround(mx * 1000)), sum);
+  return true;
+}
 
 bool read_interval(reader& in, interval& iv) {
   return in.number("t", iv.t, true) && in.number("dt", iv.dt, true) && in.count("requests", iv.requests, true) &&
@@ -406,6 +459,21 @@ std::optional<load_report> from_json(std::string_view text, std::string& why) {
          return t.count("index", sh.index, true) && t.text("file", sh.file, false) &&
                 t.count("requests", sh.requests, true) && t.count("errors", sh.errors, true) &&
                 t.count("p99_ns", sh.p99_ns, true);
+       });
+  ok = ok && in.count("engine_requests", r.engine_requests, false) && in.count("lists", r.lists, false) &&
+       in.count("detected_early", r.detected_early, false) &&
+       read_detection(in, "detection_delay_us", r.detection, r.detection_measured);
+  if (ok) {
+    if (const bj::value* j = d.if_contains("jobs"); j && j->is_object()) {
+      reader jin(j->get_object(), "jobs: ", why);
+      ok = jin.count("created", r.jobs, true) && jin.count("duplicates", r.duplicates, false);
+    }
+  }
+  ok = ok && read_list(in, "clusters", r.clusters, why, [](reader& t, cluster_summary& c) {
+         bool present = false;
+         return t.count("index", c.index, true) && t.text("target", c.target, false) &&
+                t.count("requests", c.requests, true) && t.count("lists", c.lists, false) &&
+                t.count("completed", c.completed, true) && read_detection(t, "detection_delay_us", c.detection, present);
        });
   if (!ok) return std::nullopt;
   if (const bj::value* p = d.if_contains("parameters"); p && p->is_object()) r.parameters = to_param(*p);

@@ -62,6 +62,27 @@ std::optional<std::string> merge_into(load_report& into, const load_report& from
   into.warmup_s = std::max(into.warmup_s, from.warmup_s);
   into.shards += from.shards;
   into.latency.merge(from.latency);
+  into.engine_requests += from.engine_requests;
+  into.lists += from.lists;
+  into.detection_measured = into.detection_measured || from.detection_measured;
+  into.detection.merge(from.detection);
+  into.detected_early += from.detected_early;
+  into.jobs += from.jobs;
+  into.duplicates += from.duplicates;
+  // Cluster i of each shard is added to cluster i (each shard reached the
+  // same --target list, or started its own simulators).
+  for (const cluster_summary& c : from.clusters) {
+    auto it = std::find_if(into.clusters.begin(), into.clusters.end(),
+                           [&](const cluster_summary& x) { return x.index == c.index; });
+    if (it == into.clusters.end()) {
+      into.clusters.push_back(c);
+      continue;
+    }
+    it->requests += c.requests;
+    it->lists += c.lists;
+    it->completed += c.completed;
+    it->detection.merge(c.detection);
+  }
   return std::nullopt;
 }
 

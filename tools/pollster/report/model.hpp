@@ -2,6 +2,7 @@
 // merge` adds up. Rendered by table.hpp, html.hpp; read and written by json.hpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -62,6 +63,17 @@ struct shard_summary {
   std::uint64_t p99_ns = 0;
 };
 
+/// One cluster's part of a run (--clusters, or several --target).
+struct cluster_summary {
+  std::uint64_t index = 0;
+  std::string target;          ///< URL (the embedded simulator's own)
+  std::uint64_t requests = 0;  ///< HTTP requests the engine sent to it (polls, lists, releases)
+  std::uint64_t lists = 0;     ///< ListAsyncResults answers read
+  std::uint64_t completed = 0; ///< outcomes delivered (succeeded or task_failed)
+  histogram detection;         ///< detection delays (ns); empty without the embedded simulator
+  double requests_per_op() const { return completed ? static_cast<double>(requests) / completed : 0; }
+};
+
 struct load_report {
   int schema_version = 1;  ///< the JSON layout's version ("schema_version")
   std::string version;     ///< pollster's version that ran the test (empty: this one)
@@ -89,6 +101,25 @@ struct load_report {
   json_value parameters;     ///< the run's parameters (an object)
   histogram latency;
   std::vector<interval> series;
+  // Gentleness (issue 11). The engine's own count of what it sent, which,
+  // unlike `requests`, includes lists; and, where the embedded simulator runs
+  // (it knows when each job completed), the detection delay: from the job's
+  // completion on the simulator to the delivery of its outcome.
+  std::uint64_t engine_requests = 0;  ///< every HTTP request the engines sent (0: not known)
+  std::uint64_t lists = 0;            ///< ListAsyncResults answers read
+  bool detection_measured = false;    ///< the embedded simulator ran: `detection` means something
+  histogram detection;                ///< detection delays (ns)
+  std::uint64_t detected_early = 0;   ///< outcomes delivered before their completion (never expected)
+  std::vector<cluster_summary> clusters;  ///< per cluster, when there are several
+  std::uint64_t jobs = 0;        ///< --jobs: operations in all (0: the plain closed loop)
+  std::uint64_t duplicates = 0;  ///< --jobs: second deliveries for one handle (never expected)
+  /// --jobs: jobs whose outcome was never delivered (lost, gone, failed or still running).
+  std::uint64_t undelivered() const {
+    const std::uint64_t distinct = completed - std::min(completed, duplicates);
+    return jobs > distinct ? jobs - distinct : 0;
+  }
+  /// engine_requests per completed operation (0 when none completed).
+  double requests_per_op() const { return completed ? static_cast<double>(engine_requests) / completed : 0; }
 
   std::uint64_t errors_total() const;
   /// errors / requests (errors when nothing was sent).

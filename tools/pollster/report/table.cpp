@@ -42,7 +42,10 @@ std::string describe(const load_report& r) {
   std::string s = "target " + (target.empty() ? "?" : target);
   const std::string handles = r.parameter("handles"), conns = r.parameter("connections"),
                     threads = r.parameter("threads");
-  if (!handles.empty()) s += ", " + handles + " handles";
+  const std::string jobs = r.parameter("jobs"), fan_in = r.parameter("fan_in");
+  if (!jobs.empty()) s += ", " + jobs + " jobs";
+  else if (!handles.empty()) s += ", " + handles + " handles";
+  if (!fan_in.empty() && fan_in != "auto") s += ", fan-in " + fan_in;
   if (!conns.empty()) s += ", " + conns + " connections";
   if (!threads.empty()) s += ", " + threads + (threads == "1" ? " thread" : " threads");
   if (r.mode == "rate") s += ", open loop at " + rate_text(r.rate_target) + " requests/s";
@@ -88,6 +91,33 @@ std::string to_table(const load_report& r) {
   if (r.mode == "rate")
     row("open loop", with_commas(r.scheduled) + " sends scheduled at " + rate_text(r.rate_target) +
                          "/s: " + with_commas(r.late) + " late, " + with_commas(r.skipped) + " skipped");
+  if (r.engine_requests)
+    row("requests/op", fixed(r.requests_per_op(), 2) + "   (" + with_commas(r.engine_requests) +
+                           " requests sent by the engine, " + with_commas(r.lists) + " of them lists, per completed operation)");
+  if (r.detection_measured) {
+    const histogram& d = r.detection;
+    if (d.count() == 0) row("detection", "-   (no outcome delivered)");
+    else row("detection", "mean " + format_latency(static_cast<std::uint64_t>(d.mean())) + "   p50 " +
+                              format_latency(d.percentile(50)) + "   p99 " + format_latency(d.percentile(99)) +
+                              "   max " + format_latency(d.max()) + "   (job completed -> outcome delivered)");
+    if (r.detected_early) row("", with_commas(r.detected_early) + " outcomes delivered before their job completed (a bug)");
+  }
+  if (r.jobs)
+    row("jobs", with_commas(r.jobs) + " created, " + with_commas(r.undelivered()) + " not delivered, " +
+                    with_commas(r.duplicates) + " delivered twice");
+  // One short table of the clusters, so that a bad one stands out.
+  if (!r.clusters.empty()) {
+    o += "  " + pad("cluster", 9) + pad("requests", 12) + pad("lists", 9) + pad("completed", 11) + pad("req/op", 8) +
+         pad("detect mean", 13) + pad("p50", 11) + "p99\n";
+    for (const cluster_summary& c : r.clusters) {
+      const histogram& d = c.detection;
+      auto lat = [&](std::uint64_t ns) { return d.count() ? format_latency(ns) : std::string("-"); };
+      o += "  " + pad(std::to_string(c.index), 9) + pad(with_commas(c.requests), 12) + pad(with_commas(c.lists), 9) +
+           pad(with_commas(c.completed), 11) + pad(fixed(c.requests_per_op(), 2), 8) +
+           pad(lat(static_cast<std::uint64_t>(d.mean())), 13) + pad(lat(d.percentile(50)), 11) +
+           lat(d.percentile(99)) + "\n";
+    }
+  }
   // One line per merged shard, so that a bad pod stands out.
   for (const shard_summary& s : r.shard_summaries)
     row(("shard " + std::to_string(s.index)).c_str(),

@@ -42,6 +42,12 @@ command add_watch_command(CLI::App& parent) {
   conns->excludes(pool);
   app->add_option("--rate", opt->rate, "requests per second to each cluster at most (default: unlimited)")
       ->check(CLI::NonNegativeNumber);
+  // Checked in run_watch, so that the message names the flag and quotes the value.
+  app->add_option("--fan-in", opt->fan_in,
+                  "how each cluster's waits learn of their operations: auto (default: one "
+                  "ListAsyncResults or per-handle polls, whichever costs the cluster less) | list | per-handle")
+      ->envname("POLLSTER_FAN_IN")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app->add_option("handles", opt->handles,
                   "HANDLE... (NAME:HANDLE with --clusters), or - to read them from stdin as they come")
       ->required();

@@ -20,6 +20,7 @@ struct watch_options {
   std::string purge = "after-delivery";
   std::size_t connections = 8;
   double rate = 0;
+  std::string fan_in = "auto";  ///< --fan-in as typed: checked by run_watch
   std::vector<std::string> handles;
 };
 

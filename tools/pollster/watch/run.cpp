@@ -13,6 +13,7 @@
 #include <set>
 
 #include "command.hpp"
+#include "fan_in_flag.hpp"
 #include "pollster/pollster.hpp"
 #include "pollster/tools/duration.hpp"
 #include "watch/clusters.hpp"
@@ -312,6 +313,9 @@ int run_watch(watch_options& opt) {
   // the engine after the handler returns: a line may fail to be written.
   wopts->purge = purge == purge_policy::after_delivery ? purge_policy::never : purge;
 
+  const auto fan_in = parse_fan_in(opt.fan_in);
+  if (!fan_in) return usage_error(fan_in_error("--fan-in", opt.fan_in));
+
   // --- the clusters ---
   std::vector<cluster_spec> specs;
   if (!opt.clusters_file.empty()) {
@@ -338,6 +342,8 @@ int run_watch(watch_options& opt) {
                              .rate_limit = opt.rate};
     specs.push_back(std::move(s));
   }
+
+  for (auto& spec : specs) spec.config.fan_in.mode = *fan_in;
 
   // --- the handles on the command line: all checked before anything starts ---
   std::vector<handle_ref> refs;
