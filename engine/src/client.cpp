@@ -95,6 +95,7 @@ struct wait_state : detail::list_hook<wait_state> {
   // list index under its handle (chained with other waits for that handle).
   bool listed = false;
   bool running_answer = false;  // the last poll said "running"
+  std::uint32_t progress_tick = 0;  // the last list whose progress it was told
   wait_state* same_handle = nullptr;
   // While in flight: what to close or cancel to end it at once.
   detail::connection* conn_in_use = nullptr;
@@ -581,12 +582,14 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   struct list_pass {
     impl& c;
     std::uint32_t tick;
-    std::size_t matched = 0;      // entries of waits expected in this list
     listed_node* node = nullptr;  // the entry wants() just found
     std::uint64_t node_handle = 0;
+    // A completed entry's outcome, staged: it reaches the waits only once the
+    // whole answer proved good (a rejected answer leaves them untouched).
     struct ended {
-      wait_state* w;
+      std::uint64_t handle;
       bool success;
+      outcome staged;
     };
     std::vector<ended> done;
     std::vector<std::uint64_t> unreadable;  // completed entries without data: confirmed per handle
@@ -602,7 +605,6 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       auto it = p.c.listed.find(id);
       if (it == p.c.listed.end()) return false;
       listed_node& n = it->second;
-      if (n.since < p.tick && n.seen != p.tick) ++p.matched;
       n.seen = p.tick;
       if (n.taken == p.tick) return false;  // a completed entry came already: the first counts
       p.node = &n;
@@ -624,10 +626,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         p.unreadable.push_back(p.node_handle);
         return;
       }
-      for (wait_state* w = p.node->head; w; w = w->same_handle) {
-        outcome_from_entry(w->out(), e);
-        p.done.push_back({w, e.success});
-      }
+      p.done.push_back({p.node_handle, e.success, {}});
+      outcome_from_entry(p.done.back().staged, e);
     }
   };
 
@@ -729,7 +729,6 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         continue;
       }
       const auto& body = a.held.conn().body();
-      pass.matched = 0;
       pass.done.clear();
       pass.unreadable.clear();
       pass.progress.clear();
@@ -740,8 +739,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
                                                            body.capacity(), env, sink, summary);
       const bool unasked_answer = !ec && unasked(a, env);
       if (ec || unasked_answer || env.is_error) {
-        // Nothing of a bad answer is acted on: outcomes built from its entries go.
-        for (auto& d : pass.done) d.w->result.reset();
+        // Nothing of a bad answer is acted on: its staged outcomes go unused.
         if (ec) {
           list_failed(steady::now(), std::string(error_name(ec)) + ": " + ec.message(), {});
         } else if (unasked_answer) {
@@ -771,34 +769,23 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   void on_list_answer(list_pass& pass, const char* buffer_end) {
     // Outcomes first: delivery is posted, so no user code runs here.
     for (auto& d : pass.done) {
-      wait_state* w = d.w;
-      unlist(w);
-      if (detail::intrusive_heap<wait_state>::contains(w)) sleeping.erase(w);
-      finish(w, w->machine.on_complete(!d.success));
-    }
-    // Progress callbacks are user code: each wait is looked up again.
-    for (auto& p : pass.progress) {
-      auto it = listed.find(p.handle);
+      auto it = listed.find(d.handle);
       if (it == listed.end()) continue;
       std::vector<wait_state*> chain;
-      for (wait_state* w = it->second.head; w; w = w->same_handle)
-        if (w->opts->on_progress) chain.push_back(w);
-      for (wait_state* w : chain) {
-        w->seen_running = true;
-        const progress pr{p.handle, p.result_type, p.details,
-                          eng->parser.percent_complete(p.details, buffer_end)};
-        const auto on_progress = w->opts->on_progress;  // the wait may end inside
-        on_progress(pr);
-        if (listed.find(p.handle) == listed.end()) break;
+      for (wait_state* w = it->second.head; w; w = w->same_handle) chain.push_back(w);
+      for (std::size_t i = 0; i < chain.size(); ++i) {
+        wait_state* w = chain[i];
+        unlist(w);
+        if (detail::intrusive_heap<wait_state>::contains(w)) sleeping.erase(w);
+        take_entry(w->out(), d.staged, i + 1 == chain.size());
+        finish(w, w->machine.on_complete(!d.success));
       }
     }
+    // Absent (never existed, purged elsewhere, filtered, truncated) or
+    // unreadable: each index node is checked, none is skipped.
     std::vector<std::uint64_t> absent = std::move(pass.unreadable);
-    std::size_t expected = 0;
     for (auto& [h, node] : listed)
-      if (node.since < pass.tick) ++expected;
-    if (pass.matched < expected)
-      for (auto& [h, node] : listed)
-        if (node.since < pass.tick && node.seen != pass.tick) absent.push_back(h);
+      if (node.since < pass.tick && node.seen != pass.tick) absent.push_back(h);
     for (std::uint64_t h : absent) {
       auto it = listed.find(h);
       if (it == listed.end()) continue;
@@ -810,6 +797,44 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         apply(w, w->machine.on_absent(steady::now()));
       }
     }
+    // Progress callbacks last: they are user code, and may end waits (their
+    // own or others). Each call looks the handle up again and takes the
+    // first wait not yet told in this tick: no pointer outlives a call.
+    for (auto& p : pass.progress) {
+      for (;;) {
+        auto it = listed.find(p.handle);
+        if (it == listed.end()) break;
+        wait_state* w = it->second.head;
+        while (w && (!w->opts->on_progress || w->progress_tick == pass.tick)) w = w->same_handle;
+        if (!w) break;
+        w->progress_tick = pass.tick;
+        w->seen_running = true;
+        const progress pr{p.handle, p.result_type, p.details,
+                          eng->parser.percent_complete(p.details, buffer_end)};
+        const auto on_progress = w->opts->on_progress;  // the wait may end inside
+        on_progress(pr);
+      }
+    }
+  }
+
+  // A staged entry's fields into a wait's outcome (which may hold start_json
+  // or an earlier error): moved into the last wait of the handle's chain.
+  static void take_entry(outcome& out, outcome& staged, bool last) {
+    auto take = [last](std::string& dst, std::string& src) {
+      if (last)
+        dst = std::move(src);
+      else
+        dst = src;
+    };
+    out.from_list = true;
+    take(out.result_type, staged.result_type);
+    take(out.create_time, staged.create_time);
+    take(out.last_update_time, staged.last_update_time);
+    take(out.raw_json, staged.raw_json);
+    take(out.raw_answer, staged.raw_answer);
+    take(out.error_name, staged.error_name);
+    take(out.error_message, staged.error_message);
+    out.error_code = 0;
   }
 
   // --- the scheduler: sleeping heap, ready FIFO, workers ---
@@ -978,6 +1003,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       act = on_answer(a, w);
     }
     a.held.reset();  // the connection goes back before the wait sleeps or ends
+    if (w.cancel_requested && act.what != detail::wait_machine::step::finish)
+      act = w.machine.on_cancelled();  // cancelled from its progress callback
     const bool running = std::exchange(w.running_answer, false);
     if (running && act.what == detail::wait_machine::step::sleep && !shut_down &&
         use_list(steady::now())) {
@@ -1007,7 +1034,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     } else if (w->linked) {
       ready.erase(w);
     } else {
-      return;  // already finishing
+      // In no structure: between its answer and its next step (a progress
+      // callback runs then). poll_once sees the flag and ends it cancelled.
+      w->cancel_requested = true;
+      return;
     }
     finish(w, w->machine.on_cancelled());
   }
@@ -1405,6 +1435,11 @@ endpoint checked_endpoint(const client_config& cfg) {
   if (cfg.release_timeout.count() <= 0) throw bad("release_timeout must be positive");
   if (cfg.rate_limit < 0 || cfg.rate_burst < 0) throw bad("rate_limit and rate_burst must be >= 0");
   if (cfg.body_limit < 1024) throw bad("body_limit must be at least 1024 bytes");
+  if (cfg.fan_in.min_interval.count() <= 0 || cfg.fan_in.max_interval < cfg.fan_in.min_interval)
+    throw bad("fan_in: min_interval must be positive and max_interval at least min_interval");
+  if (cfg.fan_in.list_bytes_per_second < 0 || cfg.fan_in.fallback_for.count() < 0 ||
+      cfg.fan_in.failures_before_fallback < 1)
+    throw bad("fan_in: list_bytes_per_second and fallback_for must be >= 0, failures_before_fallback >= 1");
   if (const char* why2 = detail::backoff_problem(cfg.reconnect))
     throw bad(std::string("reconnect backoff: ") + why2);
   return ep;

@@ -1,6 +1,8 @@
 // Fan-in over real TLS against the simulator: one ListAsyncResults per tick
 // serves every wait of the client, the outcomes are the simulator's records,
 // exactly once, and a handle the list does not show is confirmed per handle.
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -176,6 +178,26 @@ TEST_F(sim_test, ListedWaitsReportProgressFromTheirEntries) {
   expect_matches_record(out[0]);
   EXPECT_GT(calls, 0);
   EXPECT_GE(last_pct, 0) << "the simulator's running entries carry details.percentComplete";
+}
+
+TEST_F(sim_test, AProgressCallbackThatCancelsAnotherWaitOfTheSameHandleIsSafe) {
+  // Two listed waits on one handle, each told its progress; the first to be
+  // told cancels the other. The next call must not reach the ended wait.
+  start_sim();
+  client c(*eng, list_cfg(client_cfg()));
+  const auto h = sim->create_job("Clone", 400ms, false);
+  asio::cancellation_signal sig;
+  auto opts = fast_wait();
+  opts.on_progress = [&](const progress&) { sig.emit(asio::cancellation_type::terminal); };
+  std::optional<outcome> cancelled_one, other;
+  c.async_wait(h, opts, asio::bind_cancellation_slot(sig.slot(), [&](outcome o) { cancelled_one = std::move(o); }));
+  c.async_wait(h, opts, [&](outcome o) { other = std::move(o); });
+  ioc.run_for(20s);
+  ioc.restart();
+  ASSERT_TRUE(cancelled_one);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(cancelled_one->kind, outcome_kind::cancelled);
+  EXPECT_EQ(other->kind, outcome_kind::succeeded) << other->error_message;
 }
 
 TEST_F(sim_test, AListedWaitEndsAtItsDeadlineAndTheIoContextDrains) {

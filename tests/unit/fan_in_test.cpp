@@ -167,3 +167,20 @@ TEST(FanIn, ARefusedListFallsBackAtOnce) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(FanIn, NewWaitsDoNotBreakRetryAfterOrTheFailureBackoff) {
+  auto o = opts(fan_in_mode::list);
+  fan_in_policy f(o);
+  f.on_list(t0, 100, 0, 30s);  // the cluster asked for a pause
+  f.on_waits_added(t0 + 1s);
+  EXPECT_EQ(f.next_list(), t0 + 30s);
+  for (int i = 0; i < 4; ++i) f.on_list_failed(t0 + 40s, {}, false);
+  const auto backoff = f.next_list();
+  ASSERT_GT(backoff, t0 + 40s + 500ms);
+  f.on_waits_added(t0 + 40s);
+  EXPECT_EQ(f.next_list(), backoff);
+}
+
+}  // namespace

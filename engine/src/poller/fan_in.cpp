@@ -36,7 +36,8 @@ bool fan_in_policy::use_list(time_point now, std::size_t waits, duration poll_sp
 }
 
 void fan_in_policy::on_waits_added(time_point now) noexcept {
-  next_ = std::min(next_, std::max(now + o_.min_interval, budget_until_));
+  // Never sooner than the byte budget, Retry-After or a failure's backoff.
+  next_ = std::min(next_, std::max({now + o_.min_interval, budget_until_, hold_until_}));
 }
 
 void fan_in_policy::on_list(time_point now, std::size_t bytes, std::size_t completions,
@@ -52,7 +53,8 @@ void fan_in_policy::on_list(time_point now, std::size_t bytes, std::size_t compl
                          std::chrono::duration_cast<duration>(interval_ * 1.5));
   interval_ = std::max(interval_, o_.min_interval);
   budget_until_ = now + budget_wait(bytes);
-  next_ = std::max({now + interval_, budget_until_, now + retry_after});
+  hold_until_ = now + retry_after;
+  next_ = std::max({now + interval_, budget_until_, hold_until_});
 }
 
 void fan_in_policy::on_list_failed(time_point now, duration retry_after, bool refused) noexcept {
@@ -70,6 +72,7 @@ void fan_in_policy::on_list_failed(time_point now, duration retry_after, bool re
   wait = std::min(wait, std::max(o_.max_interval, o_.min_interval));
   next_ = std::max(now + wait, now + retry_after);
   if (fallen_back(now)) next_ = std::max(next_, fallback_until_);
+  hold_until_ = next_;
 }
 
 }  // namespace pollster::detail

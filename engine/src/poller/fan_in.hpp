@@ -53,6 +53,7 @@ class fan_in_policy {
   duration interval_;
   time_point next_{};          // epoch: at once
   time_point budget_until_{};  // the byte budget's earliest next list
+  time_point hold_until_{};    // Retry-After or a failure's backoff: new waits wait too
   time_point fallback_until_{};
   std::size_t last_list_bytes_ = 0;
   bool have_list_ = false;

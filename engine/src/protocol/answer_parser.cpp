@@ -402,13 +402,22 @@ simdjson::error_code read_list_entry(reader& r, od::parser& entry_parser, od::va
   if (auto e = v.get_object().get(o)) return e;
   list_entry_view e;
   bool have_id = false, have_completed = false, have_success = false, readable = true;
+  bool have_data = false, have_details = false;
+  // A member that decides the entry twice: which one is the server's? The
+  // entry is unreadable (confirmed per handle), as at the other levels.
+  auto once = [&readable](bool& seen) {
+    if (seen) readable = false;
+    seen = true;
+  };
   auto er = each_member(o, [&](std::string_view key, od::value m) -> simdjson::error_code {
     if (key == "asyncResultID") {
+      if (have_id) readable = false;
       if (m.get_uint64().get(e.id) == simdjson::SUCCESS) return have_id = true, simdjson::SUCCESS;
       readable = false;
       return raw_skip(m, e.raw);
     }
     if (key == "completed" || key == "success") {
+      if (key == "completed" ? have_completed : have_success) readable = false;
       bool b;
       if (m.get_bool().get(b) != simdjson::SUCCESS) {
         readable = false;
@@ -417,8 +426,8 @@ simdjson::error_code read_list_entry(reader& r, od::parser& entry_parser, od::va
       (key == "completed" ? (have_completed = true, e.completed) : (have_success = true, e.success)) = b;
       return simdjson::SUCCESS;
     }
-    if (key == "data") return raw_skip(m, e.data_raw);
-    if (key == "details") return raw_skip(m, e.details_raw);
+    if (key == "data") return once(have_data), raw_skip(m, e.data_raw);
+    if (key == "details") return once(have_details), raw_skip(m, e.details_raw);
     std::string_view* text = key == "resultType"       ? &e.result_type
                              : key == "createTime"     ? &e.create_time
                              : key == "lastUpdateTime" ? &e.last_update_time
@@ -434,12 +443,23 @@ simdjson::error_code read_list_entry(reader& r, od::parser& entry_parser, od::va
   e.raw = r.slice(start);
   if (!readable || !have_id || !have_completed || (e.completed && !have_success)) return er;
   if (!sink.wants(sink.ctx, e.id, e.completed)) return er;
-  if (!e.data_raw.empty())
-    if (auto c = check_entry_member(entry_parser, e.data_raw, buffer_end,
-                                    e.completed && !e.success, e))
-      return c;
-  if (!e.details_raw.empty())
-    if (auto c = check_entry_member(entry_parser, e.details_raw, buffer_end, false, e)) return c;
+  // details first, data last: the task error's name and message, unescaped
+  // into entry_parser, must outlive every other use of it until entry().
+  // A wanted entry whose data or details do not validate is not the whole
+  // list's failure: a completed one is handed over without data (its wait
+  // is then confirmed per handle), a running one not at all.
+  if (!e.details_raw.empty() &&
+      check_entry_member(entry_parser, e.details_raw, buffer_end, false, e) != simdjson::SUCCESS) {
+    if (!e.completed) return er;
+    e.details_raw = {};
+  }
+  if (!e.data_raw.empty() &&
+      check_entry_member(entry_parser, e.data_raw, buffer_end, e.completed && !e.success, e) !=
+          simdjson::SUCCESS) {
+    if (!e.completed) return er;
+    e.data_raw = {};
+    e.error_name = e.error_message = {};
+  }
   sink.entry(sink.ctx, e);
   return er;
 }
