@@ -71,8 +71,8 @@ std::error_code err(pollster::error e) { return make_error_code(e); }
 // sleep heap, the ready FIFO, or a worker's hands.
 struct wait_state : detail::list_hook<wait_state> {
   wait_state(std::uint64_t h, std::shared_ptr<const wait_options> o, time_point now, detail::rng& r,
-             asio::any_completion_handler<void(outcome)> done)
-      : handle(h), opts(std::move(o)), machine(*opts, now, r), handler(std::move(done)) {}
+             detail::completion_model* model, asio::any_completion_handler<void(outcome)> done)
+      : handle(h), opts(std::move(o)), machine(*opts, now, r, model), handler(std::move(done)) {}
 
   outcome& out() {  // allocated only when there is something to say
     if (!result) {
@@ -117,6 +117,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   detail::pool_state pool;
   std::vector<std::unique_ptr<detail::connection>> conns;
   detail::token_bucket bucket;
+  // When this cluster's jobs complete, by age: the polls of waits without
+  // progress go where completions are due (poller/completion_model.hpp).
+  detail::completion_model completions;
   detail::intrusive_list<slot_waiter> waiters;
   detail::intrusive_list<active_node> active;
   // The waits: sleeping (by wake time), due (FIFO), and the idle workers.
@@ -1368,7 +1371,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
                 return;
               }
               auto w = std::make_unique<wait_state>(s.handle, std::move(wopts), steady::now(),
-                                                    self->eng->rng, std::move(h));
+                                                    self->eng->rng, &self->completions, std::move(h));
               w->out().start_json = std::move(s.result_json);
               self->start_wait(std::move(w));
             }));
@@ -1487,7 +1490,8 @@ void client::start_wait(std::uint64_t handle, std::shared_ptr<const wait_options
     return;
   }
   impl_->start_wait(std::make_unique<wait_state>(handle, std::move(opts), steady::now(),
-                                                 impl_->eng->rng, std::move(handler)));
+                                                 impl_->eng->rng, &impl_->completions,
+                                                 std::move(handler)));
 }
 
 void client::start_call(std::string method, std::string params, call_options opts,
