@@ -16,6 +16,16 @@ class padded_buffer {
   static constexpr std::size_t padding = 64;  // == SIMDJSON_PADDING (checked in answer_parser.cpp)
 
   void clear() noexcept { size_ = 0; }
+  /// Empties the buffer and gives back memory beyond `keep` bytes: a
+  /// connection that once carried a list of 100,000 entries does not hold
+  /// its 30 MB for good (every connection of the pool would, in turn).
+  void clear_and_trim(std::size_t keep) noexcept {
+    size_ = 0;
+    if (capacity_ > keep) {
+      data_.reset();
+      capacity_ = 0;
+    }
+  }
   void append(const char* p, std::size_t n) {
     reserve(size_ + n);
     std::memcpy(data_.get() + size_, p, n);
@@ -29,6 +39,14 @@ class padded_buffer {
     if (size_) std::memcpy(fresh.get(), data_.get(), size_);
     data_ = std::move(fresh);
     capacity_ = cap;
+  }
+  /// Room for exactly `n` bytes (a Content-Length): no doubling past it.
+  void reserve_exact(std::size_t n) {
+    if (n + padding <= capacity_) return;
+    auto fresh = std::make_unique_for_overwrite<char[]>(n + padding);
+    if (size_) std::memcpy(fresh.get(), data_.get(), size_);
+    data_ = std::move(fresh);
+    capacity_ = n + padding;
   }
   const char* data() const noexcept { return data_.get(); }
   std::size_t size() const noexcept { return size_; }
