@@ -4,6 +4,7 @@
 #include "pollster/tools/duration.hpp"
 #include "pollster/tools/json_escape.hpp"
 #include "pollster/tools/splitmix64.hpp"
+#include "pollster/tools/xml_escape.hpp"
 
 #include <gtest/gtest.h>
 
@@ -143,6 +144,21 @@ TEST(JsonEscape, EscapesQuotesBackslashesAndControls) {
   std::string out = "x=";
   pollster::tools::append_json_escaped(out, "\"");
   EXPECT_EQ(out, "x=\\\"");
+}
+
+TEST(JsonEscape, AppendsAWholeString) {
+  std::string out = "[";
+  pollster::tools::append_json_string(out, "a\"b");
+  EXPECT_EQ(out, "[\"a\\\"b\"");
+}
+
+TEST(XmlEscape, EntitiesForMarkupSpacesForControls) {
+  using pollster::tools::xml_escaped;
+  EXPECT_EQ(xml_escaped("plain"), "plain");
+  EXPECT_EQ(xml_escaped("a<b>&\"c\"'d'"), "a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;");
+  // XML 1.0 allows no other control characters: they become spaces; newline and tab stay.
+  EXPECT_EQ(xml_escaped(std::string_view("x\x01y\n\tz\0", 7)), "x y\n\tz ");
+  EXPECT_EQ(xml_escaped("h\xc3\xa9"), "h\xc3\xa9");  // UTF-8 passes through
 }
 
 TEST(AtomicFile, WritesWholeFileAndLeavesNoTemporary) {
