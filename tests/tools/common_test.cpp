@@ -153,12 +153,14 @@ TEST(JsonEscape, AppendsAWholeString) {
 }
 
 TEST(XmlEscape, EntitiesForMarkupSpacesForControls) {
-  using pollster::tools::xml_escaped;
-  EXPECT_EQ(xml_escaped("plain"), "plain");
-  EXPECT_EQ(xml_escaped("a<b>&\"c\"'d'"), "a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;");
-  // XML 1.0 allows no other control characters: they become spaces; newline and tab stay.
-  EXPECT_EQ(xml_escaped(std::string_view("x\x01y\n\tz\0", 7)), "x y\n\tz ");
-  EXPECT_EQ(xml_escaped("h\xc3\xa9"), "h\xc3\xa9");  // UTF-8 passes through
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"plain", "plain"},
+      {"a<b>&\"c\"'d'", "a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;"},
+      // XML 1.0 allows no other control characters: they become spaces; newline and tab stay.
+      {std::string_view("x\x01y\n\tz\0", 7), "x y\n\tz "},
+      {"h\xc3\xa9", "h\xc3\xa9"},  // UTF-8 passes through
+  };
+  for (const auto& [in, want] : cases) EXPECT_EQ(pollster::tools::xml_escaped(in), want) << in;
 }
 
 TEST(AtomicFile, WritesWholeFileAndLeavesNoTemporary) {
