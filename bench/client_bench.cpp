@@ -43,11 +43,6 @@
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-inline pollster::engine_config seeded() {
-  pollster::engine_config c;
-  c.seed = 1;
-  return c;
-}
 using namespace pollster;
 
 namespace {
@@ -100,6 +95,16 @@ int run_parse(const std::string& name, long count) {
   return ok == count ? 0 : 1;
 }
 
+// One wait_options for every wait: a poll every `interval` exactly (no
+// growth, no jitter), results kept (the simulator's jobs are polled again).
+std::shared_ptr<const wait_options> polling_every(duration interval, duration deadline) {
+  auto w = std::make_shared<wait_options>();
+  w->deadline = deadline;
+  w->poll = {.initial = interval, .multiplier = 1.0, .max_delay = interval, .jitter = 0.0, .min_delay = interval};
+  w->purge = purge_policy::never;
+  return w;
+}
+
 client_config config_for(const std::string& url, std::size_t connections) {
   client_config cc;
   cc.url = url;
@@ -116,13 +121,10 @@ client_config config_for(const std::string& url, std::size_t connections) {
 
 int run_poll(const std::string& url, std::uint64_t polls, std::size_t connections, std::uint64_t handles) {
   asio::io_context ioc{1};
-  engine eng(ioc, seeded());
+  engine eng(ioc, engine_config{.seed = 1});
   client c(eng, config_for(url, connections));
-  wait_options w;
-  w.deadline = 0s;
-  w.poll = {.initial = 1ns, .multiplier = 1.0, .max_delay = 1ns, .jitter = 0.0, .min_delay = 1ns};
-  w.purge = purge_policy::never;
-  for (std::uint64_t h = 1; h <= handles; ++h) asio::co_spawn(ioc, c.wait(h, w), asio::detached);
+  const auto w = polling_every(1ns, 0s);  // no backoff, no deadline
+  for (std::uint64_t h = 1; h <= handles; ++h) asio::co_spawn(ioc, c.wait(h, *w), asio::detached);
   const auto t0 = std::chrono::steady_clock::now();
   while (eng.stats().running_answers < polls)
     if (ioc.run_one() == 0) {
@@ -143,13 +145,10 @@ int run_poll(const std::string& url, std::uint64_t polls, std::size_t connection
 
 int run_rate(const std::string& url, double seconds, std::size_t connections, std::uint64_t handles) {
   asio::io_context ioc{1};
-  engine eng(ioc, seeded());
+  engine eng(ioc, engine_config{.seed = 1});
   client c(eng, config_for(url, connections));
-  auto w = std::make_shared<wait_options>();
-  w->deadline = 0s;
-  w->poll = {.initial = 1ns, .multiplier = 1.0, .max_delay = 1ns, .jitter = 0.0, .min_delay = 1ns};
-  w->purge = purge_policy::never;
-  std::shared_ptr<const wait_options> shared = w;
+  // No backoff (1 ns: the engine refuses a zero one), no deadline.
+  const auto shared = polling_every(1ns, 0s);
   std::uint64_t next = 1, wrong = 0;
   bool stopping = false;
   std::function<void()> start_one = [&] {
@@ -181,13 +180,9 @@ int run_rate(const std::string& url, double seconds, std::size_t connections, st
 int run_hold(const std::string& url, std::uint64_t handles, std::size_t connections) {
   const long hwm_start = status_kib("VmHWM");
   asio::io_context ioc{1};
-  engine eng(ioc, seeded());
+  engine eng(ioc, engine_config{.seed = 1});
   client c(eng, config_for(url, connections));
-  auto w = std::make_shared<wait_options>();
-  w->deadline = 3h;
-  w->poll = {.initial = 1h, .multiplier = 1.0, .max_delay = 1h, .jitter = 0.0, .min_delay = 1h};
-  w->purge = purge_policy::never;
-  std::shared_ptr<const wait_options> shared = w;
+  const auto shared = polling_every(1h, 3h);
   std::uint64_t ended = 0;
   // The callback form with one shared wait_options: what the API recommends
   // for very many handles (no coroutine frame per wait).

@@ -22,14 +22,8 @@ build="${1:-/tmp/b-bench}"
 client="$build/bench/pollster_bench_client"
 pollster="$build/tools/pollster"
 count="${COUNT:-10000}"
-tmp="$(mktemp -d /tmp/pollster-cpu.XXXXXX)"
-sim_pid=""
-cleanup() {
-  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null || true
-  if [ -n "${KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+scratch_name=cpu
+source "$(dirname "$0")/sim_lib.sh"
 
 cg() {  # out-file, command...
   local out="$1"; shift
@@ -81,16 +75,7 @@ fi
 
 echo
 echo "== whole request path: instructions per running poll (callgrind, $count polls) =="
-"$pollster" sim --listen 127.0.0.1:0 --user admin --password admin --auto-jobs --job-duration 1h \
-  > "$tmp/sim.out" 2> "$tmp/sim.err" &
-sim_pid=$!
-url=""
-for _ in $(seq 100); do
-  url="$(sed -n 's/^pollster sim: serving //p' "$tmp/sim.out")"
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "pollster sim did not start" >&2; cat "$tmp/sim.err" >&2; exit 1; }
+start_sim
 conns="${CONNECTIONS:-16}"
 handles=$(( 4 * conns ))
 base=2000

@@ -17,6 +17,7 @@
 
 #include "pollster/pollster.hpp"
 #include "pollster/sim/server.hpp"
+#include "sim_setup.hpp"
 
 namespace {
 thread_local bool g_counting = false;
@@ -52,11 +53,6 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-inline pollster::engine_config seeded() {
-  pollster::engine_config c;
-  c.seed = 1;
-  return c;
-}
 
 sim::config sim_config(std::chrono::nanoseconds job_duration) {
   sim::config sc;
@@ -68,11 +64,7 @@ sim::config sim_config(std::chrono::nanoseconds job_duration) {
 }
 
 client_config client_cfg(const sim::server& srv, std::size_t connections) {
-  client_config cc;
-  cc.url = srv.url();
-  cc.user = "admin";
-  cc.password = "admin";
-  cc.tls.pin_sha256 = srv.certificate_sha256();
+  client_config cc = test::trusting(srv);
   cc.pool_size = connections;
   cc.request_timeout = 10s;
   cc.fan_in.mode = fan_in_mode::per_handle;  // what is measured: the cost of one poll
@@ -96,7 +88,7 @@ void BM_Poll_LoopbackTLS(benchmark::State& state) {
   sim::server srv(sim_config(1h));
   srv.start();
   asio::io_context ioc{1};
-  engine eng(ioc, seeded());
+  engine eng(ioc, engine_config{.seed = 1});
   {
     client c(eng, client_cfg(srv, connections));
     for (std::uint64_t h = 1; h <= handles; ++h)
@@ -147,7 +139,7 @@ void BM_Wait_CompleteAndRelease(benchmark::State& state) {
   sim::server srv(sim_config(0s));
   srv.start();
   asio::io_context ioc{1};
-  engine eng(ioc, seeded());
+  engine eng(ioc, engine_config{.seed = 1});
   {
     client c(eng, client_cfg(srv, connections));
     std::uint64_t next = 1, done = 0, wrong = 0;

@@ -18,47 +18,17 @@ small=1000
 conns="${CONNECTIONS:-16}"
 client="$build/bench/pollster_bench_client"
 pollster="$build/tools/pollster"
-tmp="$(mktemp -d /tmp/pollster-mem.XXXXXX)"
-sim_pid=""
-cleanup() {
-  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-sims=0
-start_sim() {
-  sims=$((sims + 1))
-  local out="$tmp/sim-$sims.out"  # a fresh file: never read the last run's URL
-  : > "$out"
-  "$pollster" sim --listen 127.0.0.1:0 --user admin --password admin --auto-jobs --job-duration 1h \
-    --retention 2000000 > "$out" 2> "$tmp/sim.err" &
-  sim_pid=$!
-  url=""
-  for _ in $(seq 100); do
-    url="$(sed -n 's/^pollster sim: serving //p' "$out")"
-    [ -n "$url" ] && return 0
-    sleep 0.1
-  done
-  echo "pollster sim did not start:" >&2
-  cat "$tmp/sim.err" >&2
-  exit 1
-}
-stop_sim() {
-  kill "$sim_pid" 2>/dev/null || true
-  wait "$sim_pid" 2>/dev/null || true
-  sim_pid=""
-}
+scratch_name=mem
+source "$(dirname "$0")/sim_lib.sh"
 
 hwm() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["vm_hwm_kib"])' "$1"; }
 
 # A fresh simulator for each run: both runs see the same server state.
-start_sim
+start_sim --retention 2000000
 r1="$("$client" hold "$url" "$small" "$conns")"
 stop_sim
 echo "$r1"
-start_sim
+start_sim --retention 2000000
 r2="$("$client" hold "$url" "$big" "$conns" 2> "$tmp/hold.err")"
 stop_sim
 echo "$r2"

@@ -19,6 +19,7 @@
 #include "hostile_server.hpp"
 #include "pollster/pollster.hpp"
 #include "protocol/answer_parser.hpp"
+#include "sim_setup.hpp"
 
 namespace pollster::hostile {
 namespace {
@@ -44,6 +45,11 @@ std::string chunked(const std::string& body, std::size_t piece) {
   return out + "0\r\n\r\n";
 }
 
+// `head` (status line and headers), a Content-Length for `body`, then `body`.
+std::string with_length(const std::string& head, const std::string& body) {
+  return head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
 std::string nested(std::size_t depth) {
   return std::string(depth, '[') + std::string(depth, ']');
 }
@@ -64,8 +70,6 @@ struct retried_case {
   error expect;  ///< the error this request must be classified as
   const char* says = nullptr;  ///< when set: what the last error message must contain instead
 };
-
-void PrintTo(const retried_case& k, std::ostream* os) { *os << k.name; }
 
 std::vector<retried_case> retried_cases() {
   const std::string valid = complete_body(1);
@@ -212,12 +216,10 @@ class hostile_test : public ::testing::Test {
     srv.stop();
   }
 
-  client_config config(std::size_t body_limit = 64 * 1024 * 1024, duration request_timeout = 3s) {
-    client_config c;
-    c.url = srv.url();
-    c.user = "admin";
-    c.password = "s3cret-pw";
-    c.tls.pin_sha256 = srv.pin_sha256();
+  static constexpr std::size_t default_body_limit = 64 * 1024 * 1024;
+
+  client_config config(std::size_t body_limit = default_body_limit, duration request_timeout = 3s) {
+    client_config c = test::trusting(srv.url(), srv.pin_sha256(), "s3cret-pw");
     c.request_timeout = request_timeout;
     c.pool_size = 2;
     c.body_limit = body_limit;
@@ -281,8 +283,21 @@ class hostile_test : public ::testing::Test {
                          }});
 };
 
+// Each suite below runs one case per parameter, named (in gtest's output and
+// in the test names) by the case's `name`.
+template <class Case>
+class case_test : public hostile_test, public ::testing::WithParamInterface<Case> {};
 
-class retried_test : public hostile_test, public ::testing::WithParamInterface<retried_case> {
+template <class Case>
+  requires requires(const Case& k) { k.name; }
+void PrintTo(const Case& k, std::ostream* os) {
+  *os << k.name;
+}
+
+constexpr auto by_name = [](const auto& info) { return std::string(info.param.name); };
+
+
+class retried_test : public case_test<retried_case> {
  protected:
   // Short only where the timeout is what is tested: the machine is shared.
   static duration timeout_for(const retried_case& k) {
@@ -344,13 +359,13 @@ TEST_P(retried_test, BadAnswerIsRetriedThenValidAnswerCompletes) { bad_then_good
 TEST_P(retried_test, AlwaysBadEndsTimedOutNamingTheError) { always_bad(64 * 1024 * 1024); }
 
 INSTANTIATE_TEST_SUITE_P(each, retried_test, ::testing::ValuesIn(retried_cases()),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         by_name);
 
 class over_limit_test : public retried_test {};
 TEST_P(over_limit_test, BadAnswerIsRetriedThenValidAnswerCompletes) { bad_then_good(4096); }
 TEST_P(over_limit_test, AlwaysBadEndsTimedOutNamingTheError) { always_bad(4096); }
 INSTANTIATE_TEST_SUITE_P(each, over_limit_test, ::testing::ValuesIn(over_limit_cases()),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         by_name);
 
 // ------------------------------------------------- reported at once (fatal) ---
 
@@ -360,9 +375,7 @@ struct fatal_case {
   error expect;
 };
 
-void PrintTo(const fatal_case& k, std::ostream* os) { *os << k.name; }
-
-class fatal_test : public hostile_test, public ::testing::WithParamInterface<fatal_case> {};
+using fatal_test = case_test<fatal_case>;
 
 TEST_P(fatal_test, ReportedAtOnceNotRetried) {
   const auto& k = GetParam();
@@ -398,7 +411,7 @@ INSTANTIATE_TEST_SUITE_P(
         fatal_case{"invalid_parameter",
                    http_answer(R"({"id": 1, "error": {"code": 500, "message": "bad", "name": "xInvalidParameter"}})"),
                    error::invalid_parameter}),
-    [](const auto& info) { return std::string(info.param.name); });
+    by_name);
 
 // ---------------------------------- unusual but valid HTTP: accepted at once ---
 
@@ -408,9 +421,7 @@ struct accepted_case {
   then after = then::keep;
 };
 
-void PrintTo(const accepted_case& k, std::ostream* os) { *os << k.name; }
-
-class accepted_test : public hostile_test, public ::testing::WithParamInterface<accepted_case> {};
+using accepted_test = case_test<accepted_case>;
 
 TEST_P(accepted_test, ValidAnswerCompletesFirstTime) {
   const auto& k = GetParam();
@@ -435,19 +446,14 @@ INSTANTIATE_TEST_SUITE_P(
                       [](auto h) { return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + complete_body(h); },
                       then::close_notify},
         accepted_case{"http_1_0_with_length",
-                      [](auto h) {
-                        auto b = complete_body(h);
-                        return "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
-                      },
+                      [](auto h) { return with_length("HTTP/1.0 200 OK\r\n", complete_body(h)); },
                       then::close},
         accepted_case{"http_1_0_read_until_close_notify",
                       [](auto h) { return "HTTP/1.0 200 OK\r\n\r\n" + complete_body(h); },
                       then::close_notify},
         accepted_case{"http_1_0_keep_alive",
                       [](auto h) {
-                        auto b = complete_body(h);
-                        return "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: " +
-                               std::to_string(b.size()) + "\r\n\r\n" + b;
+                        return with_length("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n", complete_body(h));
                       }},
         accepted_case{"chunks_of_one_byte", [](auto h) { return chunked(complete_body(h), 1); }},
         accepted_case{"chunks_of_odd_sizes", [](auto h) { return chunked(complete_body(h), 7); }},
@@ -473,7 +479,7 @@ INSTANTIATE_TEST_SUITE_P(
                         return "HTTP/1.1 200 OK\r\ncontent-length: " + std::to_string(b.size()) +
                                "\r\nconnection: keep-alive\r\nretry-after: soon\r\n\r\n" + b;
                       }}),
-    [](const auto& info) { return std::string(info.param.name); });
+    by_name);
 
 // Nesting within the parser's bound (answer_parser::max_nesting) in members
 // it only skips or passes raw (details, unknown members) is a valid "running"
@@ -547,9 +553,7 @@ struct start_case {
   error expect;
 };
 
-void PrintTo(const start_case& k, std::ostream* os) { *os << k.name; }
-
-class start_test : public hostile_test, public ::testing::WithParamInterface<start_case> {};
+using start_test = case_test<start_case>;
 
 TEST_P(start_test, BadStartAnswerFailsOnceWithoutRetry) {
   const auto& k = GetParam();
@@ -589,7 +593,7 @@ INSTANTIATE_TEST_SUITE_P(
                    {"HTTP/1.1 200 OK\r\nContent-Length: 90\r\n\r\n{\"id\": 1, \"res", then::close},
                    error::connection_closed},
         start_case{"never_answers", {"", then::hang}, error::request_timeout}),
-    [](const auto& info) { return std::string(info.param.name); });
+    by_name);
 
 // --------------------------------------------------- protocol desync cases ---
 
@@ -626,15 +630,16 @@ TEST_F(hostile_test, InterimContinueAnswerIsSkipped) {
 
 // ------------------------------------------------ cancellation, shutdown ---
 
-// Cancels a wait whose request hangs on a silent server; returns how long the
+// Makes `srv` silent and cancels a wait whose request hangs on it; returns how long the
 // wait took to end after the cancellation (or nullopt when it did not within
 // `limit`). The outcome lives in shared state: a late completion is harmless.
 // `cancel` must outlive the wait (Asio's rule): the fixture owns it.
-std::optional<std::chrono::milliseconds> cancel_in_flight(asio::io_context& ioc, client& c,
+std::optional<std::chrono::milliseconds> cancel_in_flight(asio::io_context& ioc, server& srv, client& c,
                                                           asio::cancellation_signal& cancel,
                                                           wait_options opts,
                                                           std::chrono::seconds limit,
                                                           outcome& result) {
+  srv.set_fallback({"", then::hang});
   auto o = std::make_shared<std::optional<outcome>>();
   asio::co_spawn(ioc, c.wait(901, std::move(opts)),
                  asio::bind_cancellation_slot(cancel.slot(),
@@ -651,12 +656,9 @@ std::optional<std::chrono::milliseconds> cancel_in_flight(asio::io_context& ioc,
 }
 
 TEST_F(hostile_test, CancellingAWaitStuckOnASilentServerEndsItCancelled) {
-  auto cfg = config();
-  cfg.request_timeout = 3s;
-  client c(*eng, cfg);
-  srv.set_fallback({"", then::hang});
+  client c(*eng, config(default_body_limit, 3s));
   outcome o;
-  const auto took = cancel_in_flight(ioc, c, cancel_signal, fast(60s), 10s, o);
+  const auto took = cancel_in_flight(ioc, srv, c, cancel_signal, fast(60s), 10s, o);
   ASSERT_TRUE(took) << "cancellation did not end the wait";
   ASSERT_GE(took->count(), 0) << "the wait ended before it was cancelled";
   std::cout << "[observed] cancel with the request in flight: " << to_string(o.kind) << " after "
@@ -668,12 +670,9 @@ TEST_F(hostile_test, CancellingAWaitStuckOnASilentServerEndsItCancelled) {
 
 // Per-operation cancellation should not wait for the request in flight.
 TEST_F(hostile_test, CancellationIsPromptWhileARequestIsInFlight) {
-  auto cfg = config();
-  cfg.request_timeout = 20s;
-  client c(*eng, cfg);
-  srv.set_fallback({"", then::hang});
+  client c(*eng, config(default_body_limit, 20s));
   outcome o;
-  const auto took = cancel_in_flight(ioc, c, cancel_signal, fast(60s), 5s, o);
+  const auto took = cancel_in_flight(ioc, srv, c, cancel_signal, fast(60s), 5s, o);
   ASSERT_TRUE(took) << "cancellation did not end the wait within 5 s (request_timeout 20 s)";
   EXPECT_EQ(o.kind, outcome_kind::cancelled);
   EXPECT_LE(*took, 1s);
@@ -684,9 +683,7 @@ TEST_F(hostile_test, DestroyingTheClientWithRequestsInFlightDrains) {
   auto state = std::make_shared<std::vector<std::optional<outcome>>>(20);
   auto& out = *state;
   {
-    auto cfg = config();
-    cfg.request_timeout = 30s;
-    client c(*eng, cfg);
+    client c(*eng, config(default_body_limit, 30s));
     for (std::size_t i = 0; i < out.size(); ++i)
       asio::co_spawn(ioc, c.wait(1000 + i, fast(60s)),
                      [state, i](std::exception_ptr, outcome r) { (*state)[i] = r; });

@@ -13,19 +13,7 @@ wait_options fast_wait() {
   return w;
 }
 
-void all_faults(sim::faults& f) {
-  f.latency = {sim::duration_dist::kind::fixed, 5ms};
-  f.latency_ratio = 0.2;
-  f.retryable_error_ratio = 0.05;
-  f.transient_gone_ratio = 0.05;
-  f.http_503_ratio = 0.02;
-  f.connection_close_ratio = 0.05;
-  f.close_after_requests = 50;
-  f.reset_mid_response_ratio = 0.03;
-  f.drop_after_purge_ratio = 0.5;
-  f.failover_period = 700ms;
-  f.slow_handshake = 10ms;
-}
+void all_faults(sim::faults& f) { every_fault(f, 1.0); }
 
 void sim_test::start_sim(sim::config cfg) {
   sim = std::make_unique<sim::server>(std::move(cfg));
@@ -33,11 +21,7 @@ void sim_test::start_sim(sim::config cfg) {
 }
 
 client_config sim_test::client_cfg() const {
-  client_config c;
-  c.url = sim->url();
-  c.user = "admin";
-  c.password = "admin";
-  c.tls.pin_sha256 = sim->certificate_sha256();
+  client_config c = trusting(*sim);
   c.request_timeout = 5s;
   // Lists as quick as fast_wait()'s polls: tests take milliseconds per job.
   c.fan_in.min_interval = 20ms;
@@ -83,6 +67,19 @@ std::vector<outcome> sim_test::wait_all(client& c, const std::vector<std::uint64
   for (std::size_t i = 0; i < handles.size(); ++i)
     EXPECT_EQ(delivered[i], 1) << "handle " << handles[i] << " delivered " << delivered[i] << " times";
   return out;
+}
+
+outcome sim_test::wait_for_new_job(const std::string& result_type, duration runs_for, bool fails,
+                                   wait_options opts) {
+  start_sim();
+  client c(*eng, client_cfg());
+  return wait_all(c, {sim->create_job(result_type, runs_for, fails)}, std::move(opts))[0];
+}
+
+std::vector<std::uint64_t> sim_test::new_clone_jobs(std::size_t count, duration runs_for) {
+  std::vector<std::uint64_t> handles;
+  for (std::size_t i = 0; i < count; ++i) handles.push_back(sim->create_job("Clone", runs_for, false));
+  return handles;
 }
 
 void sim_test::expect_matches_record(const outcome& o) {

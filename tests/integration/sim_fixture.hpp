@@ -12,6 +12,7 @@
 
 #include "pollster/pollster.hpp"
 #include "pollster/sim/server.hpp"
+#include "sim_setup.hpp"
 
 namespace pollster {
 // A fan-in mode by name in a test's listed parameters, not as bytes.
@@ -45,6 +46,14 @@ class sim_test : public ::testing::Test {
   /// Waits for every handle at once; returns the outcomes by handle order.
   std::vector<outcome> wait_all(client& c, const std::vector<std::uint64_t>& handles,
                                 wait_options opts, std::chrono::seconds limit = 120s);
+
+  /// Starts the simulator, creates one job (see sim::server::create_job) and
+  /// waits for it with a client of client_cfg().
+  outcome wait_for_new_job(const std::string& result_type, duration runs_for, bool fails,
+                           wait_options opts);
+
+  /// `count` new Clone jobs (that succeed) of the simulator, each running for `runs_for`.
+  std::vector<std::uint64_t> new_clone_jobs(std::size_t count, duration runs_for);
 
   /// Asserts the outcome is what the simulator recorded for its job.
   void expect_matches_record(const outcome& o);

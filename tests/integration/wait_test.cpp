@@ -12,42 +12,33 @@ namespace {
 namespace asio = boost::asio;
 
 TEST_F(sim_test, SucceedsThenReleasesAfterDelivery) {
-  start_sim();
-  client c(*eng, client_cfg());
-  const auto h = sim->create_job("Clone", 150ms, false);
-  auto out = wait_all(c, {h}, fast_wait());
-  expect_matches_record(out[0]);
-  EXPECT_EQ(out[0].kind, outcome_kind::succeeded);
-  EXPECT_NE(out[0].raw_answer.find("\"status\""), std::string::npos);
-  EXPECT_GE(out[0].polls, 2) << "a 150 ms job cannot be complete at the first poll";
+  const auto o = wait_for_new_job("Clone", 150ms, false, fast_wait());
+  expect_matches_record(o);
+  EXPECT_EQ(o.kind, outcome_kind::succeeded);
+  EXPECT_NE(o.raw_answer.find("\"status\""), std::string::npos);
+  EXPECT_GE(o.polls, 2) << "a 150 ms job cannot be complete at the first poll";
   // The default policy purges only after delivery, with one keepResult=false.
-  auto rec = sim->record(h);
+  auto rec = sim->record(o.handle);
   ASSERT_TRUE(rec);
   EXPECT_TRUE(rec->purged);
   EXPECT_EQ(eng->stats().releases, 1u);
 }
 
 TEST_F(sim_test, NeverPurgeLeavesTheResult) {
-  start_sim();
-  client c(*eng, client_cfg());
-  const auto h = sim->create_job("Clone", 50ms, false);
   auto opts = fast_wait();
   opts.purge = purge_policy::never;
-  auto out = wait_all(c, {h}, opts);
-  expect_matches_record(out[0]);
-  EXPECT_FALSE(sim->record(h)->purged);
+  const auto o = wait_for_new_job("Clone", 50ms, false, opts);
+  expect_matches_record(o);
+  EXPECT_FALSE(sim->record(o.handle)->purged);
   EXPECT_EQ(eng->stats().releases, 0u);
 }
 
 TEST_F(sim_test, TaskFailureIsCompleteWithError) {
-  start_sim();
-  client c(*eng, client_cfg());
-  const auto h = sim->create_job("BulkVolume", 50ms, true);
-  auto out = wait_all(c, {h}, fast_wait());
-  expect_matches_record(out[0]);
-  EXPECT_EQ(out[0].kind, outcome_kind::task_failed);
-  EXPECT_FALSE(out[0].error_name.empty());
-  EXPECT_FALSE(out[0].error_message.empty());
+  const auto o = wait_for_new_job("BulkVolume", 50ms, true, fast_wait());
+  expect_matches_record(o);
+  EXPECT_EQ(o.kind, outcome_kind::task_failed);
+  EXPECT_FALSE(o.error_name.empty());
+  EXPECT_FALSE(o.error_message.empty());
 }
 
 TEST_F(sim_test, UnknownHandleIsGoneAfterConfirmation) {
@@ -258,8 +249,7 @@ TEST_F(sim_test, StaleKeepAliveConnectionIsReplacedTransparently) {
   auto ccfg = client_cfg();
   ccfg.pool_size = 1;
   client c(*eng, ccfg);
-  std::vector<std::uint64_t> handles;
-  for (int i = 0; i < 20; ++i) handles.push_back(sim->create_job("Clone", 30ms, false));
+  const auto handles = new_clone_jobs(20, 30ms);
   auto out = wait_all(c, handles, fast_wait());
   for (const auto& o : out) {
     expect_matches_record(o);
@@ -276,8 +266,7 @@ TEST_F(sim_test, RateLimitBoundsRequestsPerSecond) {
   cfg.rate_burst = 5;
   cfg.fan_in.mode = fan_in_mode::per_handle;  // one request per poll: the bucket is what bounds them
   client c(*eng, cfg);
-  std::vector<std::uint64_t> handles;
-  for (int i = 0; i < 60; ++i) handles.push_back(sim->create_job("Clone", 1ms, false));
+  const auto handles = new_clone_jobs(60, 1ms);
   auto opts = fast_wait();
   opts.purge = purge_policy::never;
   const auto t0 = std::chrono::steady_clock::now();
@@ -297,8 +286,7 @@ TEST_F(sim_test, PoolSizeBoundsConnections) {
   auto cfg = client_cfg();
   cfg.pool_size = 2;
   client c(*eng, cfg);
-  std::vector<std::uint64_t> handles;
-  for (int i = 0; i < 200; ++i) handles.push_back(sim->create_job("Clone", 30ms, false));
+  const auto handles = new_clone_jobs(200, 30ms);
   auto out = wait_all(c, handles, fast_wait());
   for (const auto& o : out) expect_matches_record(o);
   EXPECT_EQ(c.pool().size, 2u);

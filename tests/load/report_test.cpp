@@ -130,11 +130,26 @@ load_report sample_report(double started, std::uint64_t scale) {
   return r;
 }
 
-TEST(Report, JsonRoundTripKeepsEverything) {
-  const load_report r = sample_report(1700000000.25, 1);
+// `r` written as JSON and read back (nullopt, and a failure, when it does not read).
+std::optional<load_report> round_trip(const load_report& r) {
   std::string why;
   auto back = from_json(to_json(r), why);
-  ASSERT_TRUE(back) << why;
+  EXPECT_TRUE(back) << why;
+  return back;
+}
+
+// Two histograms that hold the same values.
+void expect_same_histogram(const histogram& a, const histogram& b) {
+  EXPECT_EQ(a.sparse(), b.sparse());
+  EXPECT_EQ(a.min(), b.min());
+  EXPECT_EQ(a.max(), b.max());
+  EXPECT_EQ(a.sum(), b.sum());
+}
+
+TEST(Report, JsonRoundTripKeepsEverything) {
+  const load_report r = sample_report(1700000000.25, 1);
+  const auto back = round_trip(r);
+  ASSERT_TRUE(back);
   EXPECT_EQ(back->requests, r.requests);
   EXPECT_EQ(back->completed, r.completed);
   EXPECT_EQ(back->task_failed, r.task_failed);
@@ -143,10 +158,7 @@ TEST(Report, JsonRoundTripKeepsEverything) {
   EXPECT_EQ(back->errors, r.errors);
   EXPECT_EQ(back->failed_by, r.failed_by);
   EXPECT_NEAR(back->duration_s, r.duration_s, 1e-6);
-  EXPECT_EQ(back->latency.sparse(), r.latency.sparse());
-  EXPECT_EQ(back->latency.max(), r.latency.max());
-  EXPECT_EQ(back->latency.min(), r.latency.min());
-  EXPECT_EQ(back->latency.sum(), r.latency.sum());
+  expect_same_histogram(back->latency, r.latency);
   EXPECT_EQ(back->latency.percentile(99), r.latency.percentile(99));
   ASSERT_EQ(back->series.size(), 3u);
   EXPECT_EQ(back->series[2].buckets, r.series[2].buckets);
@@ -254,18 +266,14 @@ load_report gentle_report(std::uint64_t scale) {
 
 TEST(Report, JsonRoundTripKeepsTheGentlenessFigures) {
   const load_report r = gentle_report(1);
-  std::string why;
-  auto back = from_json(to_json(r), why);
-  ASSERT_TRUE(back) << why;
+  const auto back = round_trip(r);
+  ASSERT_TRUE(back);
   EXPECT_EQ(back->engine_requests, r.engine_requests);
   EXPECT_EQ(back->lists, r.lists);
   EXPECT_EQ(back->jobs, r.jobs);
   EXPECT_EQ(back->detected_early, r.detected_early);
   EXPECT_TRUE(back->detection_measured);
-  EXPECT_EQ(back->detection.sparse(), r.detection.sparse());
-  EXPECT_EQ(back->detection.min(), r.detection.min());
-  EXPECT_EQ(back->detection.max(), r.detection.max());
-  EXPECT_EQ(back->detection.sum(), r.detection.sum());
+  expect_same_histogram(back->detection, r.detection);
   EXPECT_DOUBLE_EQ(back->requests_per_op(), r.requests_per_op());
   ASSERT_EQ(back->clusters.size(), 2u);
   for (std::size_t c = 0; c < 2; ++c) {
@@ -277,9 +285,9 @@ TEST(Report, JsonRoundTripKeepsTheGentlenessFigures) {
     EXPECT_EQ(back->clusters[c].detection.sparse(), r.clusters[c].detection.sparse());
   }
   // Without the simulator: null, read back as not measured.
-  load_report plain = sample_report(1700000000.0, 1);
-  auto p = from_json(to_json(plain), why);
-  ASSERT_TRUE(p) << why;
+  const load_report plain = sample_report(1700000000.0, 1);
+  const auto p = round_trip(plain);
+  ASSERT_TRUE(p);
   EXPECT_FALSE(p->detection_measured);
   EXPECT_EQ(p->detection.count(), 0u);
   EXPECT_TRUE(p->clusters.empty());

@@ -6,7 +6,30 @@
 namespace simtest {
 namespace {
 
-class Conformance : public sim_test {};
+class Conformance : public sim_test {
+ protected:
+  // Starts the simulator (base_config()) with one job in it: its handle.
+  std::uint64_t started_with_job(const std::string& result_type, sim::duration run_for, bool fail) {
+    start();
+    return srv().create_job(result_type, run_for, fail);
+  }
+  // Asks for `h` `times` times with keepResult=`keep`: every answer says `status`.
+  void expect_polled_as(std::uint64_t h, int times, bool keep, const char* status) {
+    for (int i = 0; i < times; ++i) {
+      const std::string a = call(get_async_body(h, keep));
+      EXPECT_EQ(at(a, "/result/status"), status) << a;
+    }
+  }
+  // The simulator's record of `h`: purged or not, complete or not, and how
+  // many answers said complete.
+  void expect_record(std::uint64_t h, bool purged, bool complete, std::uint32_t complete_answers) {
+    const auto rec = srv().record(h);
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(rec->purged, purged);
+    EXPECT_EQ(rec->complete, complete);
+    EXPECT_EQ(rec->complete_answers, complete_answers);
+  }
+};
 
 TEST_F(Conformance, CloneVolumeRunsThenCompletesWithTheDocumentedShape) {
   auto cfg = base_config();
@@ -43,24 +66,14 @@ TEST_F(Conformance, CloneVolumeRunsThenCompletesWithTheDocumentedShape) {
 }
 
 TEST_F(Conformance, KeepResultTrueKeepsTheResult) {
-  start();
-  const auto h = srv().create_job("Clone", 0ms, false);
-  for (int i = 0; i < 3; ++i) {
-    std::string a = call(get_async_body(h, true));
-    EXPECT_EQ(at(a, "/result/status"), "\"complete\"") << a;
-  }
-  auto rec = srv().record(h);
-  ASSERT_TRUE(rec);
-  EXPECT_FALSE(rec->purged);
-  EXPECT_TRUE(rec->complete);
-  EXPECT_EQ(rec->complete_answers, 3u);
+  const auto h = started_with_job("Clone", 0ms, false);
+  expect_polled_as(h, 3, true, "\"complete\"");
+  expect_record(h, /*purged=*/false, /*complete=*/true, 3);
 }
 
 TEST_F(Conformance, KeepResultFalsePurgesOnTheCompleteAnswer) {
-  start();
-  const auto h = srv().create_job("Clone", 0ms, false);
-  std::string a = call(get_async_body(h, false));
-  EXPECT_EQ(at(a, "/result/status"), "\"complete\"") << a;
+  const auto h = started_with_job("Clone", 0ms, false);
+  expect_polled_as(h, 1, false, "\"complete\"");
   EXPECT_EQ(call(get_async_body(h, false)), no_such_path(h));
   EXPECT_EQ(call(get_async_body(h, true)), no_such_path(h));
   auto rec = srv().record(h);
@@ -72,25 +85,16 @@ TEST_F(Conformance, KeepResultFalsePurgesOnTheCompleteAnswer) {
 }
 
 TEST_F(Conformance, KeepResultAbsentPurgesLikeFalse) {
-  start();
-  const auto h = srv().create_job("DriveAdd", 0ms, false);
+  const auto h = started_with_job("DriveAdd", 0ms, false);
   std::string a = call(get_async_body(h));
   EXPECT_EQ(at(a, "/result/status"), "\"complete\"") << a;
   EXPECT_EQ(call(get_async_body(h)), no_such_path(h));
 }
 
 TEST_F(Conformance, QueryingARunningHandleNeverPurges) {
-  start();
-  const auto h = srv().create_job("Clone", 60s, false);
-  for (int i = 0; i < 5; ++i) {
-    std::string a = call(get_async_body(h, false));
-    EXPECT_EQ(at(a, "/result/status"), "\"running\"") << a;
-  }
-  auto rec = srv().record(h);
-  ASSERT_TRUE(rec);
-  EXPECT_FALSE(rec->purged);
-  EXPECT_FALSE(rec->complete);
-  EXPECT_EQ(rec->complete_answers, 0u);
+  const auto h = started_with_job("Clone", 60s, false);
+  expect_polled_as(h, 5, false, "\"running\"");
+  expect_record(h, /*purged=*/false, /*complete=*/false, 0);
 }
 
 TEST_F(Conformance, TheDocumentedNoSuchPathVector) {
@@ -111,8 +115,7 @@ TEST_F(Conformance, TheDocumentedNoSuchPathVector) {
 }
 
 TEST_F(Conformance, IdIsEchoedAsGiven) {
-  start();
-  const auto h = srv().create_job("Clone", 60s, false);
+  const auto h = started_with_job("Clone", 60s, false);
   for (std::string id : {"1", "0", "-5", "12345678901", "\"abc\"", "\"with \\\"escapes\\\" \\u00e9\"", "null",
                          "2.5"}) {
     std::string a = call(get_async_body(h, true, id));
@@ -127,8 +130,7 @@ TEST_F(Conformance, IdIsEchoedAsGiven) {
 }
 
 TEST_F(Conformance, MembersInAnyOrderAndWhitespace) {
-  start();
-  const auto h = srv().create_job("Clone", 0ms, false);
+  const auto h = started_with_job("Clone", 0ms, false);
   std::string body = "\n { \"id\" : 42 ,\t\"params\" : { \"keepResult\" : true , \"asyncHandle\" : " +
                      std::to_string(h) + " } , \"method\" : \"GetAsyncResult\" } \r\n";
   std::string a = call(body);
@@ -137,8 +139,7 @@ TEST_F(Conformance, MembersInAnyOrderAndWhitespace) {
 }
 
 TEST_F(Conformance, TaskFailureCarriesErrorAndStatusComplete) {
-  start();
-  const auto h = srv().create_job("BulkVolume", 0ms, true);
+  const auto h = started_with_job("BulkVolume", 0ms, true);
   std::string a = call(get_async_body(h, true));
   // Shape of the vendor's failure vector.
   EXPECT_TRUE(matches(a, R"(\{"id":1,"result":\{"createTime":")" + iso_re +
@@ -314,8 +315,7 @@ TEST_F(Conformance, CertificateVerifiesAgainstItselfWithSubjectAltNames) {
 }
 
 TEST_F(Conformance, KeepAliveServesManyRequestsOnOneConnection) {
-  start();
-  const auto h = srv().create_job("Clone", 60s, false);
+  const auto h = started_with_job("Clone", 60s, false);
   for (int i = 0; i < 200; ++i) ASSERT_EQ(at(call(get_async_body(h, true)), "/result/status"), "\"running\"");
   auto st = srv().snapshot();
   EXPECT_EQ(st.connections_accepted, 1u);
@@ -335,8 +335,7 @@ TEST_F(Conformance, Tls12KeepAlive) {
 }
 
 TEST_F(Conformance, PipelinedRequestsAreAnsweredInOrder) {
-  start();
-  const auto h = srv().create_job("Clone", 60s, false);
+  const auto h = started_with_job("Clone", 60s, false);
   auto request = [&](const std::string& body) {
     return "POST /json-rpc/12.5 HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_auth("admin", "s3cret") +
            "\r\nContent-Type: application/json-rpc\r\nContent-Length: " + std::to_string(body.size()) +
@@ -357,8 +356,7 @@ TEST_F(Conformance, PipelinedRequestsAreAnsweredInOrder) {
 }
 
 TEST_F(Conformance, ChunkedRequestBodiesAreAccepted) {
-  start();
-  const auto h = srv().create_job("Clone", 0ms, false);
+  const auto h = started_with_job("Clone", 0ms, false);
   reply r = conn().post(get_async_body(h, true), "/json-rpc/12.5", std::nullopt, "POST", true);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(at(r.body, "/result/status"), "\"complete\"") << r.body;

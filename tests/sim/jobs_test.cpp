@@ -233,18 +233,22 @@ TEST(SimCommand, BadFlagValuesExitWithUsage) {
   EXPECT_EQ(run_sim_command({"--listen", "nope", "--user", "u", "--password", "p"}), pollster::cli::exit_usage);
   EXPECT_EQ(run_sim_command({"--listen", "127.0.0.1:99999", "--user", "u", "--password", "p"}),
             pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--job-duration", "soon"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--fail-ratio", "1.5"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--http-503-ratio", "x"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--retention", "-1"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--body-limit", "0"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--failover-period", "uniform:1s:2s"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--cert", "/nonexistent.pem"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--auto-job-type", "Nope"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--seed", "abc"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--other-results", "many"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--service-time", "soon"})), pollster::cli::exit_usage);
-  EXPECT_EQ(run_sim_command(with({"--service-time-per-kib", "uniform:1ms:2ms"})), pollster::cli::exit_usage);
+  // Each flag with a value it refuses, beside the required ones.
+  const std::vector<std::vector<std::string>> refused{
+      {"--job-duration", "soon"},
+      {"--fail-ratio", "1.5"},
+      {"--http-503-ratio", "x"},
+      {"--retention", "-1"},
+      {"--body-limit", "0"},
+      {"--failover-period", "uniform:1s:2s"},
+      {"--cert", "/nonexistent.pem"},
+      {"--auto-job-type", "Nope"},
+      {"--seed", "abc"},
+      {"--other-results", "many"},
+      {"--service-time", "soon"},
+      {"--service-time-per-kib", "uniform:1ms:2ms"}};
+  for (const auto& extra : refused)
+    EXPECT_EQ(run_sim_command(with(extra)), pollster::cli::exit_usage) << extra[0] << " " << extra[1];
 }
 
 }  // namespace

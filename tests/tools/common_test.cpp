@@ -4,6 +4,7 @@
 #include "pollster/tools/duration.hpp"
 #include "pollster/tools/json_escape.hpp"
 #include "pollster/tools/splitmix64.hpp"
+#include "pollster/tools/xml_escape.hpp"
 
 #include <gtest/gtest.h>
 
@@ -143,6 +144,23 @@ TEST(JsonEscape, EscapesQuotesBackslashesAndControls) {
   std::string out = "x=";
   pollster::tools::append_json_escaped(out, "\"");
   EXPECT_EQ(out, "x=\\\"");
+}
+
+TEST(JsonEscape, AppendsAWholeString) {
+  std::string out = "[";
+  pollster::tools::append_json_string(out, "a\"b");
+  EXPECT_EQ(out, "[\"a\\\"b\"");
+}
+
+TEST(XmlEscape, EntitiesForMarkupSpacesForControls) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"plain", "plain"},
+      {"a<b>&\"c\"'d'", "a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;"},
+      // XML 1.0 allows no other control characters: they become spaces; newline and tab stay.
+      {std::string_view("x\x01y\n\tz\0", 7), "x y\n\tz "},
+      {"h\xc3\xa9", "h\xc3\xa9"},  // UTF-8 passes through
+  };
+  for (const auto& [in, want] : cases) EXPECT_EQ(pollster::tools::xml_escaped(in), want) << in;
 }
 
 TEST(AtomicFile, WritesWholeFileAndLeavesNoTemporary) {

@@ -14,10 +14,7 @@
 #include "protocol/padded_buffer.hpp"
 
 using pollster::error;
-using pollster::detail::answer_parser;
-using pollster::detail::async_result_view;
-using pollster::detail::envelope_view;
-using pollster::detail::padded_buffer;
+using namespace pollster::detail;  // the parser and its views, all under test
 
 namespace {
 
@@ -75,6 +72,16 @@ struct parsed {
   // The offset of a view inside the buffer (to prove it points into it).
   std::ptrdiff_t offset(std::string_view v) const { return v.data() - buf.data(); }
 };
+
+// A parse that read a method error (code 500, as every vector's) with this
+// name and message.
+void expect_method_error(const parsed& r, std::string_view name, std::string_view message) {
+  ASSERT_FALSE(r.env_ec) << r.env_ec.message();
+  ASSERT_TRUE(r.env.is_error);
+  EXPECT_EQ(r.env.error.code, 500);
+  EXPECT_EQ(r.env.error.name, name);
+  EXPECT_EQ(r.env.error.message, message);
+}
 
 // Every view of a parse as text, to compare two parses (unescaped views live
 // in the parser only until its next parse).
@@ -206,12 +213,8 @@ TEST_F(AnswerParser, VectorRunning) {
 
 TEST_F(AnswerParser, VectorNoSuchPath) {
   auto r = parse(p, kNoSuchPath);
-  ASSERT_FALSE(r->env_ec) << r->env_ec.message();
-  ASSERT_TRUE(r->env.is_error);
-  EXPECT_EQ(r->env.error.code, 500);
-  EXPECT_EQ(r->env.error.name, "xDBNoSuchPath");
-  EXPECT_EQ(r->env.error.message,
-            "DBClient operation requested on a non-existent path at [/asyncresults/1]");
+  ASSERT_NO_FATAL_FAILURE(expect_method_error(
+      *r, "xDBNoSuchPath", "DBClient operation requested on a non-existent path at [/asyncresults/1]"));
   EXPECT_EQ(r->env.error.raw, slice_from(kNoSuchPath, R"({"code")"));
   EXPECT_EQ(r->env.error.raw.back(), '}');
   EXPECT_TRUE(r->env.result_raw.empty());
@@ -219,11 +222,8 @@ TEST_F(AnswerParser, VectorNoSuchPath) {
 
 TEST_F(AnswerParser, VectorHandleDoesNotExistWithoutId) {
   auto r = parse(p, kHandleDoesNotExist);
-  ASSERT_FALSE(r->env_ec) << r->env_ec.message();
-  ASSERT_TRUE(r->env.is_error);
-  EXPECT_EQ(r->env.error.code, 500);
-  EXPECT_EQ(r->env.error.name, "xAsyncHandleDoesNotExist");
-  EXPECT_EQ(r->env.error.message, "Async handle 999999999 does not exist.");
+  ASSERT_NO_FATAL_FAILURE(
+      expect_method_error(*r, "xAsyncHandleDoesNotExist", "Async handle 999999999 does not exist."));
   EXPECT_EQ(r->env.error.raw,
             R"({"code": 500, "message": "Async handle 999999999 does not exist.", "name": "xAsyncHandleDoesNotExist"})");
 }

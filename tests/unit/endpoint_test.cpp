@@ -32,31 +32,47 @@ std::string rejected(std::string_view url) {
   return why;
 }
 
+// What a well-formed URL parses to.
+struct parsed {
+  std::string_view url;
+  bool tls;
+  std::string_view host;
+  decltype(endpoint::port) port;
+  std::string_view api_version;
+  std::string_view host_header;
+  bool host_is_ip;
+};
+
+void expect_parses_to(const parsed& want) {
+  const endpoint ep = ok(want.url);
+  EXPECT_EQ(ep.tls, want.tls) << want.url;
+  EXPECT_EQ(ep.host, want.host) << want.url;
+  EXPECT_EQ(ep.port, want.port) << want.url;
+  EXPECT_EQ(ep.api_version, want.api_version) << want.url;
+  EXPECT_EQ(ep.host_header(), want.host_header) << want.url;
+  EXPECT_EQ(ep.host_is_ip(), want.host_is_ip) << want.url;
+}
+
 ::testing::AssertionResult mentions(const std::string& why, std::string_view word) {
   if (why.find(word) != std::string::npos) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "'" << why << "' does not mention '" << word << "'";
 }
+
+// Each of `urls` is rejected with a reason that mentions `word`.
+void expect_rejected_naming(std::string_view word, std::initializer_list<std::string_view> urls) {
+  for (std::string_view url : urls) EXPECT_TRUE(mentions(rejected(url), word)) << url;
+}
 }  // namespace
 
 TEST(Endpoint, HttpsDefaultPort) {
-  const endpoint ep = ok("https://cluster.example.com/json-rpc/12.5");
-  EXPECT_TRUE(ep.tls);
-  EXPECT_EQ(ep.host, "cluster.example.com");
-  EXPECT_EQ(ep.port, 443);
-  EXPECT_EQ(ep.target, "/json-rpc/12.5");
-  EXPECT_EQ(ep.api_version, "12.5");
-  EXPECT_EQ(ep.host_header(), "cluster.example.com");
-  EXPECT_FALSE(ep.host_is_ip());
+  expect_parses_to({.url = "https://cluster.example.com/json-rpc/12.5", .tls = true, .host = "cluster.example.com",
+                    .port = 443, .api_version = "12.5", .host_header = "cluster.example.com", .host_is_ip = false});
+  EXPECT_EQ(ok("https://cluster.example.com/json-rpc/12.5").target, "/json-rpc/12.5");
 }
 
 TEST(Endpoint, NodeEndpointPort442) {
-  const endpoint ep = ok("https://10.1.2.3:442/json-rpc/12.3");
-  EXPECT_TRUE(ep.tls);
-  EXPECT_EQ(ep.host, "10.1.2.3");
-  EXPECT_EQ(ep.port, 442);
-  EXPECT_EQ(ep.api_version, "12.3");
-  EXPECT_EQ(ep.host_header(), "10.1.2.3:442");
-  EXPECT_TRUE(ep.host_is_ip());
+  expect_parses_to({.url = "https://10.1.2.3:442/json-rpc/12.3", .tls = true, .host = "10.1.2.3", .port = 442,
+                    .api_version = "12.3", .host_header = "10.1.2.3:442", .host_is_ip = true});
 }
 
 TEST(Endpoint, ExplicitDefaultPortIsLeftOutOfHostHeader) {
@@ -112,11 +128,8 @@ TEST(Endpoint, ErrorIsClearedOnSuccess) {
 }
 
 TEST(Endpoint, MissingOrWrongScheme) {
-  EXPECT_TRUE(mentions(rejected("cluster.example.com/json-rpc/12.5"), "https://"));
-  EXPECT_TRUE(mentions(rejected("ftp://cluster/json-rpc/12.5"), "https://"));
-  EXPECT_TRUE(mentions(rejected("//cluster/json-rpc/12.5"), "https://"));
-  EXPECT_TRUE(mentions(rejected(""), "https://"));
-  EXPECT_TRUE(mentions(rejected(" https://cluster/json-rpc/12.5"), "https://"));
+  expect_rejected_naming("https://", {"cluster.example.com/json-rpc/12.5", "ftp://cluster/json-rpc/12.5",
+                                      "//cluster/json-rpc/12.5", "", " https://cluster/json-rpc/12.5"});
 }
 
 TEST(Endpoint, UserinfoRefused) {
@@ -171,11 +184,8 @@ TEST(Endpoint, QueryOrFragment) {
 }
 
 TEST(Endpoint, EmptyOrBadHost) {
-  EXPECT_TRUE(mentions(rejected("https:///json-rpc/12.5"), "host"));
-  EXPECT_TRUE(mentions(rejected("https://"), "host"));
-  EXPECT_TRUE(mentions(rejected("https://:443/json-rpc/12.5"), "host"));
-  EXPECT_TRUE(mentions(rejected("https://bad host/json-rpc/12.5"), "host"));
-  EXPECT_TRUE(mentions(rejected("https://h\r\nX-Injected: 1/json-rpc/12.5"), "host"));
+  expect_rejected_naming("host", {"https:///json-rpc/12.5", "https://", "https://:443/json-rpc/12.5",
+                                  "https://bad host/json-rpc/12.5", "https://h\r\nX-Injected: 1/json-rpc/12.5"});
   // An IPv6 literal must be bracketed.
   rejected("https://fe80::1/json-rpc/12.5");
 }

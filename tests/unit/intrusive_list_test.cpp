@@ -32,9 +32,7 @@ TEST(IntrusiveList, StartsEmpty) {
 TEST(IntrusiveList, FifoOrder) {
   node a(1), b(2), c(3);
   intrusive_list<node> l;
-  l.push_back(&a);
-  l.push_back(&b);
-  l.push_back(&c);
+  for (node* n : {&a, &b, &c}) l.push_back(n);
   EXPECT_EQ(l.size(), 3u);
   EXPECT_EQ(contents(l), (V{1, 2, 3}));
   EXPECT_EQ(l.pop_front(), &a);
@@ -70,8 +68,7 @@ TEST(IntrusiveList, EraseMiddleHeadTail) {
 TEST(IntrusiveList, EraseUnlinkedIsANoOp) {
   node a(1), b(2), stray(9);
   intrusive_list<node> l;
-  l.push_back(&a);
-  l.push_back(&b);
+  for (node* n : {&a, &b}) l.push_back(n);
   l.erase(&stray);
   l.erase(&a);
   l.erase(&a);  // twice

@@ -15,12 +15,7 @@
 #include "protocol/padded_buffer.hpp"
 
 using pollster::error;
-using pollster::detail::answer_parser;
-using pollster::detail::envelope_view;
-using pollster::detail::list_entry_view;
-using pollster::detail::list_sink;
-using pollster::detail::list_summary;
-using pollster::detail::padded_buffer;
+using namespace pollster::detail;  // the parser, its sink and its views, all under test
 
 namespace {
 

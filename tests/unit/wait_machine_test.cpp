@@ -45,10 +45,39 @@ wait_options exact_options() {
 
 }  // namespace
 
-TEST(WaitMachine, FirstPollGoesOutImmediately) {
+// Each test starts from a fake clock, an rng seeded with 1 and
+// exact_options(); it changes `o` before making its machine (the machine
+// keeps a reference to it).
+class WaitMachine : public ::testing::Test {
+ protected:
+  // A machine that has sent its first poll.
+  wait_machine started() {
+    wait_machine m(o, c.now, r);
+    EXPECT_EQ(m.start(c.now).what, step::poll);
+    return m;
+  }
+  // Sleeps as long as `a` asks, then wakes `m`: what it does next.
+  wait_machine::action sleep_then_wake(wait_machine& m, wait_machine::action a) {
+    EXPECT_EQ(a.what, step::sleep);
+    c.advance_to(a.at);
+    return m.on_woken(c.now);
+  }
+  // `a` sleeps until exactly `deadline`, and waking then times the wait out.
+  void expect_sleep_into_timeout(wait_machine& m, wait_machine::action a, time_point deadline) {
+    ASSERT_EQ(a.what, step::sleep);
+    EXPECT_EQ(a.at, deadline);
+    const auto w = m.on_woken(a.at);
+    EXPECT_EQ(w.what, step::finish);
+    EXPECT_EQ(w.kind, outcome_kind::timed_out);
+  }
+
   fake_clock c;
-  rng r(1);
-  wait_options o;  // defaults
+  rng r{1};
+  wait_options o = exact_options();
+};
+
+TEST_F(WaitMachine, FirstPollGoesOutImmediately) {
+  o = wait_options{};  // defaults
   wait_machine m(o, c.now, r);
   const auto a = m.start(c.now);
   EXPECT_EQ(a.what, step::poll);
@@ -57,49 +86,39 @@ TEST(WaitMachine, FirstPollGoesOutImmediately) {
   EXPECT_EQ(m.deadline(), c.now + o.deadline);
 }
 
-TEST(WaitMachine, RunningSleepsWithinPollBackoffBounds) {
-  rng r(2024);
-  wait_options o;
+TEST_F(WaitMachine, RunningSleepsWithinPollBackoffBounds) {
+  r = rng(2024);
+  o = wait_options{};
   o.deadline = 0ns;  // no deadline: nothing caps the sleeps
   o.poll = {.initial = 1s, .multiplier = 1.5, .max_delay = 20s, .jitter = 1.0,
             .min_delay = 100ms};
   for (int trial = 0; trial < 50; ++trial) {
-    fake_clock c;
-    wait_machine m(o, c.now, r);
-    ASSERT_EQ(m.start(c.now).what, step::poll);
+    c = fake_clock{};
+    auto m = started();
     for (int n = 0; n < 15; ++n) {
       const auto a = m.on_running(c.now);
       ASSERT_EQ(a.what, step::sleep);
       const duration slept = a.at - c.now;
       ASSERT_GE(slept, 100ms) << "n=" << n;
       ASSERT_LE(slept, pollster::detail::backoff_ceiling(o.poll, n)) << "n=" << n;
-      c.advance_to(a.at);
-      ASSERT_EQ(m.on_woken(c.now).what, step::poll);
+      ASSERT_EQ(sleep_then_wake(m, a).what, step::poll);
     }
     EXPECT_EQ(m.polls(), 16);
     EXPECT_EQ(m.retries(), 0);
   }
 }
 
-TEST(WaitMachine, RunningBackoffGrowsExactlyWithoutJitter) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
-  wait_machine m(o, c.now, r);
-  ASSERT_EQ(m.start(c.now).what, step::poll);
+TEST_F(WaitMachine, RunningBackoffGrowsExactlyWithoutJitter) {
+  auto m = started();
   for (duration want : {1s, 2s, 4s, 8s, 8s, 8s}) {
     const auto a = m.on_running(c.now);
     ASSERT_EQ(a.what, step::sleep);
     EXPECT_EQ(a.at - c.now, want);
-    c.advance_to(a.at);
-    ASSERT_EQ(m.on_woken(c.now).what, step::poll);
+    ASSERT_EQ(sleep_then_wake(m, a).what, step::poll);
   }
 }
 
-TEST(WaitMachine, DeadlineCapsSleepAndTimesOut) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
+TEST_F(WaitMachine, DeadlineCapsSleepAndTimesOut) {
   o.deadline = 10s;
   const time_point start = c.now;
   wait_machine m(o, c.now, r);
@@ -111,8 +130,7 @@ TEST(WaitMachine, DeadlineCapsSleepAndTimesOut) {
     const auto a = m.on_running(c.now);
     ASSERT_EQ(a.what, step::sleep);
     ASSERT_LE(a.at, start + 10s) << "slept past the deadline";
-    c.advance_to(a.at);
-    const auto w = m.on_woken(c.now);
+    const auto w = sleep_then_wake(m, a);
     if (w.what == step::finish) {
       EXPECT_EQ(w.kind, outcome_kind::timed_out);
       EXPECT_EQ(c.now, start + 10s);
@@ -127,40 +145,30 @@ TEST(WaitMachine, DeadlineCapsSleepAndTimesOut) {
   EXPECT_EQ(m.polls(), 4);
 }
 
-TEST(WaitMachine, WokenExactlyAtDeadlineTimesOutJustBeforeDoesNot) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
+TEST_F(WaitMachine, WokenExactlyAtDeadlineTimesOutJustBeforeDoesNot) {
   o.deadline = 5s;
   {
-    wait_machine m(o, c.now, r);
-    m.start(c.now);
+    auto m = started();
     EXPECT_EQ(m.on_woken(c.now + 5s - 1ns).what, step::poll);
   }
   {
-    wait_machine m(o, c.now, r);
-    m.start(c.now);
+    auto m = started();
     const auto a = m.on_woken(c.now + 5s);
     EXPECT_EQ(a.what, step::finish);
     EXPECT_EQ(a.kind, outcome_kind::timed_out);
   }
   {
-    wait_machine m(o, c.now, r);
-    m.start(c.now);
+    auto m = started();
     const auto a = m.on_woken(c.now + 1h);
     EXPECT_EQ(a.what, step::finish);
     EXPECT_EQ(a.kind, outcome_kind::timed_out);
   }
 }
 
-TEST(WaitMachine, AnswerAfterDeadlineLeadsToTimeout) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
+TEST_F(WaitMachine, AnswerAfterDeadlineLeadsToTimeout) {
   o.deadline = 5s;
-  wait_machine m(o, c.now, r);
+  auto m = started();
   const time_point start = c.now;
-  m.start(c.now);
   c.advance(6s);  // the answer arrives late
   const auto a = m.on_running(c.now);
   ASSERT_EQ(a.what, step::sleep);
@@ -171,10 +179,7 @@ TEST(WaitMachine, AnswerAfterDeadlineLeadsToTimeout) {
   EXPECT_EQ(m.deadline(), start + 5s);
 }
 
-TEST(WaitMachine, NoDeadlineWhenZero) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
+TEST_F(WaitMachine, NoDeadlineWhenZero) {
   o.deadline = 0ns;
   o.poll.max_delay = 1000h;
   o.poll.initial = 1000h;
@@ -184,25 +189,19 @@ TEST(WaitMachine, NoDeadlineWhenZero) {
   const auto a = m.on_running(c.now);
   ASSERT_EQ(a.what, step::sleep);
   EXPECT_EQ(a.at, c.now + 1000h);  // not cut short
-  c.advance_to(a.at);
-  EXPECT_EQ(m.on_woken(c.now).what, step::poll);
+  EXPECT_EQ(sleep_then_wake(m, a).what, step::poll);
   EXPECT_EQ(m.on_woken(c.now + 24h * 365 * 10).what, step::poll);
 }
 
-TEST(WaitMachine, CompleteSucceededOrTaskFailed) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
+TEST_F(WaitMachine, CompleteSucceededOrTaskFailed) {
   {
-    wait_machine m(o, c.now, r);
-    m.start(c.now);
+    auto m = started();
     const auto a = m.on_complete(false);
     EXPECT_EQ(a.what, step::finish);
     EXPECT_EQ(a.kind, outcome_kind::succeeded);
   }
   {
-    wait_machine m(o, c.now, r);
-    m.start(c.now);
+    auto m = started();
     m.on_running(c.now);
     m.on_woken(c.now + 1s);
     const auto a = m.on_complete(true);
@@ -212,21 +211,19 @@ TEST(WaitMachine, CompleteSucceededOrTaskFailed) {
   }
 }
 
-TEST(WaitMachine, GoneNeedsConfirmationsPlusOneConsecutiveAnswers) {
+TEST_F(WaitMachine, GoneNeedsConfirmationsPlusOneConsecutiveAnswers) {
   for (int confirmations : {0, 1, 2, 5}) {
-    fake_clock c;
-    rng r(1);
-    auto o = exact_options();
+    c = fake_clock{};
+    r = rng(1);
+    o = exact_options();
     o.gone_confirmations = confirmations;
     o.gone_confirm_delay = 1500ms;
-    wait_machine m(o, c.now, r);
-    ASSERT_EQ(m.start(c.now).what, step::poll);
+    auto m = started();
     for (int i = 0; i < confirmations; ++i) {
       const auto a = m.on_gone(c.now);
       ASSERT_EQ(a.what, step::sleep) << "gone reported after " << i + 1 << " answers";
       EXPECT_EQ(a.at - c.now, 1500ms);  // spaced by gone_confirm_delay
-      c.advance_to(a.at);
-      ASSERT_EQ(m.on_woken(c.now).what, step::poll);
+      ASSERT_EQ(sleep_then_wake(m, a).what, step::poll);
     }
     const auto a = m.on_gone(c.now);
     EXPECT_EQ(a.what, step::finish) << "confirmations=" << confirmations;
@@ -236,16 +233,10 @@ TEST(WaitMachine, GoneNeedsConfirmationsPlusOneConsecutiveAnswers) {
   }
 }
 
-TEST(WaitMachine, RunningAnswerBetweenGoneAnswersResetsTheCount) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();  // 2 confirmations
-  wait_machine m(o, c.now, r);
-  m.start(c.now);
+TEST_F(WaitMachine, RunningAnswerBetweenGoneAnswersResetsTheCount) {
+  auto m = started();  // exact_options(): 2 confirmations
   auto step_through = [&](wait_machine::action a) {
-    ASSERT_EQ(a.what, step::sleep);
-    c.advance_to(a.at);
-    ASSERT_EQ(m.on_woken(c.now).what, step::poll);
+    ASSERT_EQ(sleep_then_wake(m, a).what, step::poll);
   };
   step_through(m.on_gone(c.now));     // 1st gone
   step_through(m.on_gone(c.now));     // 2nd gone
@@ -257,124 +248,85 @@ TEST(WaitMachine, RunningAnswerBetweenGoneAnswersResetsTheCount) {
   EXPECT_EQ(a.kind, outcome_kind::gone);
 }
 
-TEST(WaitMachine, GoneConfirmationSleepIsCappedByDeadline) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
+TEST_F(WaitMachine, GoneConfirmationSleepIsCappedByDeadline) {
   o.deadline = 3s;
   o.gone_confirm_delay = 10s;
   const time_point start = c.now;
-  wait_machine m(o, c.now, r);
-  m.start(c.now);
-  const auto a = m.on_gone(c.now);
-  ASSERT_EQ(a.what, step::sleep);
-  EXPECT_EQ(a.at, start + 3s);
-  const auto w = m.on_woken(a.at);
-  EXPECT_EQ(w.what, step::finish);
-  EXPECT_EQ(w.kind, outcome_kind::timed_out);
+  auto m = started();
+  expect_sleep_into_timeout(m, m.on_gone(c.now), start + 3s);
 }
 
-TEST(WaitMachine, TransientErrorsBackOffOnRetryPolicyAndResetOnAnswer) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
-  wait_machine m(o, c.now, r);
-  m.start(c.now);
+TEST_F(WaitMachine, TransientErrorsBackOffOnRetryPolicyAndResetOnAnswer) {
+  auto m = started();
   for (duration want : {100ms, 200ms, 400ms, 800ms, 1000ms, 1000ms}) {
     const auto a = m.on_transient(c.now, 0ns);
     ASSERT_EQ(a.what, step::sleep);
     EXPECT_EQ(a.at - c.now, want);
-    c.advance_to(a.at);
-    ASSERT_EQ(m.on_woken(c.now).what, step::poll);
+    ASSERT_EQ(sleep_then_wake(m, a).what, step::poll);
   }
   EXPECT_EQ(m.retries(), 6);
   EXPECT_EQ(m.polls(), 7);
   // An answer (running) ends the error streak: the next error starts over.
   auto a = m.on_running(c.now);
-  c.advance_to(a.at);
-  m.on_woken(c.now);
+  sleep_then_wake(m, a);
   a = m.on_transient(c.now, 0ns);
   EXPECT_EQ(a.at - c.now, 100ms);
   // So does a gone answer.
-  c.advance_to(a.at);
-  m.on_woken(c.now);
+  sleep_then_wake(m, a);
   a = m.on_transient(c.now, 0ns);
   EXPECT_EQ(a.at - c.now, 200ms);
-  c.advance_to(a.at);
-  m.on_woken(c.now);
+  sleep_then_wake(m, a);
   a = m.on_gone(c.now);
-  c.advance_to(a.at);
-  m.on_woken(c.now);
+  sleep_then_wake(m, a);
   a = m.on_transient(c.now, 0ns);
   EXPECT_EQ(a.at - c.now, 100ms);
 }
 
-TEST(WaitMachine, TransientJitteredWithinRetryBounds) {
-  rng r(77);
-  wait_options o;  // default retry policy, full jitter
+TEST_F(WaitMachine, TransientJitteredWithinRetryBounds) {
+  r = rng(77);
+  o = wait_options{};  // default retry policy, full jitter
   o.deadline = 0ns;
   for (int trial = 0; trial < 200; ++trial) {
-    fake_clock c;
-    wait_machine m(o, c.now, r);
-    m.start(c.now);
+    c = fake_clock{};
+    auto m = started();
     for (int n = 0; n < 8; ++n) {
       const auto a = m.on_transient(c.now, 0ns);
       ASSERT_EQ(a.what, step::sleep);
       ASSERT_GE(a.at - c.now, std::min(o.retry.min_delay,
                                        pollster::detail::backoff_ceiling(o.retry, n)));
       ASSERT_LE(a.at - c.now, pollster::detail::backoff_ceiling(o.retry, n));
-      c.advance_to(a.at);
-      m.on_woken(c.now);
+      sleep_then_wake(m, a);
     }
   }
 }
 
-TEST(WaitMachine, RetryAfterHonouredWhenLarger) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
-  wait_machine m(o, c.now, r);
-  m.start(c.now);
+TEST_F(WaitMachine, RetryAfterHonouredWhenLarger) {
+  auto m = started();
   auto a = m.on_transient(c.now, 5s);  // backoff says 100ms, server says 5s
   ASSERT_EQ(a.what, step::sleep);
   EXPECT_EQ(a.at - c.now, 5s);
-  c.advance_to(a.at);
-  m.on_woken(c.now);
+  sleep_then_wake(m, a);
   a = m.on_transient(c.now, 1ms);  // backoff (200ms) is larger: backoff wins
   EXPECT_EQ(a.at - c.now, 200ms);
 }
 
-TEST(WaitMachine, RetryAfterIsCappedByDeadline) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
+TEST_F(WaitMachine, RetryAfterIsCappedByDeadline) {
   o.deadline = 2s;
   const time_point start = c.now;
-  wait_machine m(o, c.now, r);
-  m.start(c.now);
-  const auto a = m.on_transient(c.now, 120s);
-  ASSERT_EQ(a.what, step::sleep);
-  EXPECT_EQ(a.at, start + 2s);
-  const auto w = m.on_woken(a.at);
-  EXPECT_EQ(w.what, step::finish);
-  EXPECT_EQ(w.kind, outcome_kind::timed_out);
+  auto m = started();
+  expect_sleep_into_timeout(m, m.on_transient(c.now, 120s), start + 2s);
 }
 
-TEST(WaitMachine, FatalFailsCancelledCancels) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
+TEST_F(WaitMachine, FatalFailsCancelledCancels) {
   {
-    wait_machine m(o, c.now, r);
-    m.start(c.now);
+    auto m = started();
     const auto a = m.on_fatal();
     EXPECT_EQ(a.what, step::finish);
     EXPECT_EQ(a.kind, outcome_kind::failed);
     EXPECT_EQ(m.polls(), 1);
   }
   {
-    wait_machine m(o, c.now, r);
-    m.start(c.now);
+    auto m = started();
     m.on_running(c.now);
     const auto a = m.on_cancelled();
     EXPECT_EQ(a.what, step::finish);
@@ -382,10 +334,7 @@ TEST(WaitMachine, FatalFailsCancelledCancels) {
   }
 }
 
-TEST(WaitMachine, KeepResultFollowsPurgePolicy) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
+TEST_F(WaitMachine, KeepResultFollowsPurgePolicy) {
   o.purge = purge_policy::after_delivery;
   EXPECT_TRUE(wait_machine(o, c.now, r).keep_result());
   o.purge = purge_policy::never;
@@ -397,12 +346,9 @@ TEST(WaitMachine, KeepResultFollowsPurgePolicy) {
   EXPECT_TRUE(wait_machine(d, c.now, r).keep_result());
 }
 
-TEST(WaitMachine, KeepResultHoldsOnEveryPollOfTheWait) {
+TEST_F(WaitMachine, KeepResultHoldsOnEveryPollOfTheWait) {
   // after_delivery: every poll, including retries and gone confirmations,
   // must keep the result (purging happens only after delivery).
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
   wait_machine m(o, c.now, r);
   auto a = m.start(c.now);
   for (int i = 0; i < 6; ++i) {
@@ -411,44 +357,33 @@ TEST(WaitMachine, KeepResultHoldsOnEveryPollOfTheWait) {
     a = (i % 3 == 0) ? m.on_running(c.now) : (i % 3 == 1) ? m.on_transient(c.now, 0ns)
                                                           : m.on_gone(c.now);
     ASSERT_EQ(a.what, step::sleep);
-    c.advance_to(a.at);
-    a = m.on_woken(c.now);
+    a = sleep_then_wake(m, a);
   }
 }
 
-TEST(WaitMachine, PollsAndRetriesCount) {
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
+TEST_F(WaitMachine, PollsAndRetriesCount) {
   wait_machine m(o, c.now, r);
   m.start(c.now);                   // poll 1
   auto a = m.on_transient(c.now, 0ns);
-  c.advance_to(a.at);
-  m.on_woken(c.now);                // poll 2 (retry 1)
+  sleep_then_wake(m, a);                // poll 2 (retry 1)
   a = m.on_running(c.now);
-  c.advance_to(a.at);
-  m.on_woken(c.now);                // poll 3
+  sleep_then_wake(m, a);                // poll 3
   a = m.on_transient(c.now, 0ns);
-  c.advance_to(a.at);
-  m.on_woken(c.now);                // poll 4 (retry 2)
+  sleep_then_wake(m, a);                // poll 4 (retry 2)
   EXPECT_EQ(m.polls(), 4);
   EXPECT_EQ(m.retries(), 2);
   EXPECT_EQ(m.on_complete(false).kind, outcome_kind::succeeded);
   EXPECT_EQ(m.polls(), 4);
 }
 
-TEST(WaitMachine, RetriesCountsOnlyRetriesActuallySent) {
+TEST_F(WaitMachine, RetriesCountsOnlyRetriesActuallySent) {
   // outcome::retries is documented as "of which [GetAsyncResult requests]
   // were retries": a retry scheduled but cut off by the deadline was never
   // sent, so it must not be counted.
-  fake_clock c;
-  rng r(1);
-  auto o = exact_options();
   o.deadline = 1s;
   o.retry.initial = 5s;
   o.retry.max_delay = 5s;
-  wait_machine m(o, c.now, r);
-  m.start(c.now);
+  auto m = started();
   const auto a = m.on_transient(c.now, 0ns);
   ASSERT_EQ(a.what, step::sleep);
   const auto w = m.on_woken(a.at);
@@ -457,13 +392,13 @@ TEST(WaitMachine, RetriesCountsOnlyRetriesActuallySent) {
   EXPECT_EQ(m.retries(), 0);
 }
 
-TEST(WaitMachine, RetriesNeverExceedPollsMinusOne) {
+TEST_F(WaitMachine, RetriesNeverExceedPollsMinusOne) {
   // Random walk through the machine: the first poll is never a retry.
-  rng r(31337), pick(4242);
+  r = rng(31337);
+  rng pick(4242);
+  o.deadline = 30s;
   for (int trial = 0; trial < 200; ++trial) {
-    fake_clock c;
-    auto o = exact_options();
-    o.deadline = 30s;
+    c = fake_clock{};
     wait_machine m(o, c.now, r);
     auto a = m.start(c.now);
     while (a.what != step::finish) {
@@ -488,17 +423,12 @@ TEST(WaitMachine, RetriesNeverExceedPollsMinusOne) {
   }
 }
 
-namespace {
-
 // details.percentComplete predicts the completion: the next poll comes just
 // after it, not on the backoff's schedule.
-TEST(WaitMachine, ProgressPredictsTheNextPoll) {
-  fake_clock c;
-  rng r(1);
-  wait_options o;
+TEST_F(WaitMachine, ProgressPredictsTheNextPoll) {
+  o = wait_options{};
   o.poll = {.initial = 1s, .multiplier = 1.5, .max_delay = 20s, .jitter = 0.0, .min_delay = 100ms};
-  wait_machine m(o, c.now, r);
-  ASSERT_EQ(m.start(c.now).what, step::poll);
+  auto m = started();
   c.advance(2s);
   // 20% in 2 s: 8 s left; polled at 8 s x 1.1 + 100 ms.
   auto a = m.on_running(c.now, 20);
@@ -512,37 +442,27 @@ TEST(WaitMachine, ProgressPredictsTheNextPoll) {
   EXPECT_NEAR(left, 5.0 / (75.0 / 8.9) * 1.1 + 0.1, 0.01);
 }
 
-TEST(WaitMachine, ProgressIsBoundedByTheBackoffsLimits) {
-  fake_clock c;
-  rng r(1);
-  wait_options o;
+TEST_F(WaitMachine, ProgressIsBoundedByTheBackoffsLimits) {
+  o = wait_options{};
   o.poll = {.initial = 1s, .multiplier = 1.5, .max_delay = 20s, .jitter = 0.0, .min_delay = 100ms};
-  wait_machine m(o, c.now, r);
-  m.start(c.now);
+  auto m = started();
   c.advance(10s);
   auto a = m.on_running(c.now, 1);  // 1% in 10 s: 990 s left, polled at max_delay
   EXPECT_EQ(a.at - c.now, 20s);
-  c.advance_to(a.at);
-  m.on_woken(c.now);
+  sleep_then_wake(m, a);
   a = m.on_running(c.now, 99.99);  // all but done: min_delay
   EXPECT_EQ(a.at - c.now, 100ms + std::chrono::duration_cast<duration>(
                                       std::chrono::duration<double>((100 - 99.99) / ((99.99 - 1) / 20.0) * 1.1)));
 }
 
-TEST(WaitMachine, WithoutProgressTheBackoffRules) {
-  fake_clock c;
-  rng r(1);
-  wait_options o;
+TEST_F(WaitMachine, WithoutProgressTheBackoffRules) {
+  o = wait_options{};
   o.poll = {.initial = 1s, .multiplier = 2.0, .max_delay = 20s, .jitter = 0.0, .min_delay = 100ms};
-  wait_machine m(o, c.now, r);
-  m.start(c.now);
+  auto m = started();
   for (double pct : {-1.0, 0.0, 100.0}) {  // absent, not started, odd
     auto a = m.on_running(c.now, pct);
     ASSERT_EQ(a.what, step::sleep);
     EXPECT_GE(a.at - c.now, 1s);
-    c.advance_to(a.at);
-    m.on_woken(c.now);
+    sleep_then_wake(m, a);
   }
 }
-
-}  // namespace

@@ -27,9 +27,6 @@ struct tls_flags {
   tls_options to_options() const;
 };
 
-/// Appends `s` as a JSON string literal (quotes and escapes).
-void append_json_string(std::string& out, std::string_view s);
-
 /// Parses a positive integer handle ("389"); nullopt otherwise.
 std::optional<std::uint64_t> parse_handle(std::string_view text);
 

@@ -62,29 +62,6 @@ tls_options tls_flags::to_options() const {
                      .allow_plaintext = allow_plaintext};
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 std::optional<std::uint64_t> parse_handle(std::string_view text) {
   std::uint64_t v = 0;
   if (text.empty() || text.front() == '+' || text.front() == '-') return std::nullopt;

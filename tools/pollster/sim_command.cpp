@@ -225,61 +225,41 @@ command add_sim_command(CLI::App& parent) {
   app->add_option("--write-cert", o->write_cert, "save the served certificate (PEM) here, to use as a CA file");
   app->add_option("--api-version", o->api_version, "API version served at /json-rpc/<version> (default 12.5)");
 
+  // The options of one --help group, the group named once.
+  auto option_in = [app](const char* group) {
+    return [app, group](const char* flag, auto& into, const char* help) { app->add_option(flag, into, help)->group(group); };
+  };
   auto* jobs = "Jobs";
-  app->add_option("--job-duration", o->job_duration,
-                  "how long jobs run: 2s | uniform:1s:5s | lognormal:MEDIAN:SIGMA (default 2s)")
-      ->group(jobs);
-  app->add_option("--fail-ratio", o->fail_ratio, "share of jobs that complete with an error (0..1)")->group(jobs);
+  const auto job = option_in(jobs);
+  job("--job-duration", o->job_duration, "how long jobs run: 2s | uniform:1s:5s | lognormal:MEDIAN:SIGMA (default 2s)");
+  job("--fail-ratio", o->fail_ratio, "share of jobs that complete with an error (0..1)");
   app->add_flag("--auto-jobs", o->auto_jobs,
                 "any unknown positive handle queried becomes a job starting at its first query")
       ->group(jobs);
-  app->add_option("--auto-job-type", o->auto_job_type, "resultType of --auto-jobs jobs (default Clone)")->group(jobs);
-  app->add_option("--retention", o->retention,
-                  "completed results kept unpurged at most; the oldest are evicted (0: no bound)")
-      ->group(jobs);
-  app->add_option("--body-limit", o->body_limit, "largest request body accepted, else HTTP 413 (default 1MiB)")
-      ->group(jobs);
-  app->add_option("--seed", o->seed, "seed of every random decision (default 1)")->group(jobs);
-  app->add_option("--other-results", o->other_results,
-                  "completed results of other clients kept on the cluster, listed like ours (default 0)")
-      ->group(jobs);
+  job("--auto-job-type", o->auto_job_type, "resultType of --auto-jobs jobs (default Clone)");
+  job("--retention", o->retention, "completed results kept unpurged at most; the oldest are evicted (0: no bound)");
+  job("--body-limit", o->body_limit, "largest request body accepted, else HTTP 413 (default 1MiB)");
+  job("--seed", o->seed, "seed of every random decision (default 1)");
+  job("--other-results", o->other_results, "completed results of other clients kept on the cluster, listed like ours (default 0)");
 
   auto* cost = "Cost to the cluster (off by default)";
-  app->add_option("--service-time", o->service_time,
-                  "cost of each answer; answers are served one at a time (like one MVIP)")
-      ->group(cost);
-  app->add_option("--service-time-per-kib", o->service_time_per_kib,
-                  "added cost per KiB of answer: a long ListAsyncResults costs more")
-      ->group(cost);
+  const auto costs = option_in(cost);
+  costs("--service-time", o->service_time, "cost of each answer; answers are served one at a time (like one MVIP)");
+  costs("--service-time-per-kib", o->service_time_per_kib, "added cost per KiB of answer: a long ListAsyncResults costs more");
   app->add_flag("--pretty", o->pretty, "indent the JSON answers (as some servers and proxies do)")->group(cost);
 
-  auto* faults = "Faults (ratios are per request, 0..1)";
-  app->add_option("--latency", o->latency, "added before answering: 50ms | uniform:10ms:200ms | lognormal:M:S")
-      ->group(faults);
-  app->add_option("--latency-ratio", o->latency_ratio, "share of answers delayed (default 1 when --latency is set)")
-      ->group(faults);
-  app->add_option("--retryable-error-ratio", o->retryable_error_ratio,
-                  "answer xDBVersionMismatch or xNotPrimary instead")
-      ->group(faults);
-  app->add_option("--transient-gone-ratio", o->transient_gone_ratio,
-                  "answer xDBNoSuchPath for a live handle (nothing is purged)")
-      ->group(faults);
-  app->add_option("--http-503-ratio", o->http_503_ratio, "answer HTTP 503 with an HTML body and Retry-After: 1")
-      ->group(faults);
-  app->add_option("--connection-close-ratio", o->connection_close_ratio,
-                  "answer with Connection: close, then close the connection")
-      ->group(faults);
-  app->add_option("--close-after", o->close_after, "close each connection, unannounced, after N requests")
-      ->group(faults);
-  app->add_option("--reset-mid-response-ratio", o->reset_mid_response_ratio,
-                  "send half the answer, then reset the connection")
-      ->group(faults);
-  app->add_option("--drop-after-purge-ratio", o->drop_after_purge_ratio,
-                  "an answer that purged a result is never sent: the connection is reset")
-      ->group(faults);
-  app->add_option("--failover-period", o->failover_period, "reset every connection every T (MVIP failover)")
-      ->group(faults);
-  app->add_option("--slow-handshake", o->slow_handshake, "delay before each TLS handshake")->group(faults);
+  const auto fault = option_in("Faults (ratios are per request, 0..1)");
+  fault("--latency", o->latency, "added before answering: 50ms | uniform:10ms:200ms | lognormal:M:S");
+  fault("--latency-ratio", o->latency_ratio, "share of answers delayed (default 1 when --latency is set)");
+  fault("--retryable-error-ratio", o->retryable_error_ratio, "answer xDBVersionMismatch or xNotPrimary instead");
+  fault("--transient-gone-ratio", o->transient_gone_ratio, "answer xDBNoSuchPath for a live handle (nothing is purged)");
+  fault("--http-503-ratio", o->http_503_ratio, "answer HTTP 503 with an HTML body and Retry-After: 1");
+  fault("--connection-close-ratio", o->connection_close_ratio, "answer with Connection: close, then close the connection");
+  fault("--close-after", o->close_after, "close each connection, unannounced, after N requests");
+  fault("--reset-mid-response-ratio", o->reset_mid_response_ratio, "send half the answer, then reset the connection");
+  fault("--drop-after-purge-ratio", o->drop_after_purge_ratio, "an answer that purged a result is never sent: the connection is reset");
+  fault("--failover-period", o->failover_period, "reset every connection every T (MVIP failover)");
+  fault("--slow-handshake", o->slow_handshake, "delay before each TLS handshake");
 
   return {app, [o] { return run_sim(*o); }};
 }

@@ -4,6 +4,8 @@
 
 #include <simdjson.h>
 
+#include <optional>
+
 #include "pollster/error.hpp"
 #include "protocol/padded_buffer.hpp"
 
@@ -64,6 +66,23 @@ simdjson::error_code each_member(od::object o, OnMember&& on_member) {
   return simdjson::SUCCESS;
 }
 
+// A scalar validated: `v` is an od::value or a scalar od::document (whose
+// get_value() refuses scalars at the root).
+template <class Value>
+simdjson::error_code walk_scalar(Value& v, od::json_type type) {
+  switch (type) {
+    case od::json_type::string: { std::string_view s; return v.get_string().get(s); }
+    case od::json_type::number: { double d; return v.get_double().get(d); }
+    case od::json_type::boolean: { bool b; return v.get_bool().get(b); }
+    case od::json_type::null: {
+      bool n;
+      if (auto e = v.is_null().get(n)) return e;
+      return n ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
+    }
+    default: return simdjson::INCORRECT_TYPE;
+  }
+}
+
 // Walks a whole value so that every byte of it is checked: on-demand parsing
 // only validates what it visits, and raw_json() skips over containers.
 // Recursive, so the depth is bounded: an answer nested deeper than
@@ -90,16 +109,8 @@ simdjson::error_code walk(od::value v, std::size_t depth = 0) {
       }
       return simdjson::SUCCESS;
     }
-    case od::json_type::string: { std::string_view s; return v.get_string().get(s); }
-    case od::json_type::number: { double d; return v.get_double().get(d); }
-    case od::json_type::boolean: { bool b; return v.get_bool().get(b); }
-    case od::json_type::null: {
-      bool n;
-      if (auto e = v.is_null().get(n)) return e;
-      return n ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
-    }
+    default: return walk_scalar(v, type);
   }
-  return simdjson::INCORRECT_TYPE;
 }
 
 // The contents of a string token without its quotes (escapes left as sent),
@@ -320,6 +331,22 @@ simdjson::error_code envelope_member(reader& r, std::string_view key, od::value 
   return r.skip(v, 1);
 }
 
+// How the walk of an answer's top level ends, for every answer's reader:
+// malformed JSON, then trailing bytes after the object (not JSON-RPC), then a
+// refused shape; a method error is an answer (is_error), not a failure.
+// nullopt when none of these decides: the caller's own checks follow.
+std::optional<std::error_code> envelope_end(simdjson::error_code walk, reader& r,
+                                            const envelope_seen& seen, envelope_view& out) {
+  if (walk) return bad_json();
+  if (!r.at_end()) return bad_json();
+  if (r.shape()) return r.shape();
+  if (seen.error) {
+    out.is_error = true;
+    return std::error_code{};
+  }
+  return std::nullopt;
+}
+
 // A value's text as sent, skipped over: containers are matched bracket by
 // bracket (simdjson's stage 1 has validated the structure and UTF-8), their
 // scalars are not validated. For the entries of a list nobody waits for.
@@ -341,20 +368,6 @@ simdjson::error_code raw_skip(od::value v, std::string_view& out) {
   return simdjson::SUCCESS;
 }
 
-// A scalar document validated (get_value() refuses scalars at the root).
-simdjson::error_code walk_scalar_document(od::document& doc, od::json_type type) {
-  switch (type) {
-    case od::json_type::string: { std::string_view s; return doc.get_string().get(s); }
-    case od::json_type::number: { double d; return doc.get_double().get(d); }
-    case od::json_type::boolean: { bool b; return doc.get_bool().get(b); }
-    case od::json_type::null: {
-      bool n;
-      if (auto e = doc.is_null().get(n)) return e;
-      return n ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
-    }
-    default: return simdjson::INCORRECT_TYPE;
-  }
-}
 
 // A wanted entry's `data` (or `details`), validated whole on its own
 // parser; a task error's name and message are read on the way.
@@ -380,7 +393,7 @@ simdjson::error_code check_entry_member(od::parser& p, std::string_view raw, con
     if ((er = doc.get_value().get(root))) return er;
     er = walk(root, 1);
   } else {
-    er = walk_scalar_document(doc, type);
+    er = walk_scalar(doc, type);
   }
   if (er) return er;
   return doc.current_location().error() == simdjson::OUT_OF_BOUNDS ? simdjson::SUCCESS
@@ -508,13 +521,7 @@ std::error_code answer_parser::parse_list_async_results(const char* data, std::s
     }
     return envelope_member(r, key, v, out, seen);
   });
-  if (e) return bad_json();
-  if (!r.at_end()) return bad_json();
-  if (r.shape()) return r.shape();
-  if (seen.error) {
-    out.is_error = true;
-    return {};
-  }
+  if (auto end = envelope_end(e, r, seen, out)) return *end;
   if (!have_result || !have_list) return bad_shape();
   return {};
 }
@@ -547,14 +554,7 @@ std::error_code answer_parser::parse_answer(const char* data, std::size_t size,
     }
     return envelope_member(r, key, v, out, seen);
   });
-  if (e) return bad_json();
-  // Trailing bytes after the top-level object are not JSON-RPC.
-  if (!r.at_end()) return bad_json();
-  if (r.shape()) return r.shape();
-  if (seen.error) {
-    out.is_error = true;
-    return {};
-  }
+  if (auto end = envelope_end(e, r, seen, out)) return *end;
   if (!have_result) return bad_shape();
   return result_shape;
 }

@@ -19,12 +19,16 @@ void append_json_escaped(std::string& out, std::string_view s) {
   }
 }
 
-std::string json_quoted(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
+void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   append_json_escaped(out, s);
   out.push_back('"');
+}
+
+std::string json_quoted(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  append_json_string(out, s);
   return out;
 }
 

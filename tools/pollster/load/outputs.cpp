@@ -2,9 +2,13 @@
 
 #include <cstdio>
 
+#include "pollster/tools/xml_escape.hpp"
+
 namespace pollster::cli::load {
 
 namespace {
+
+using tools::xml_escaped;
 
 std::string num(double v) {
   char buf[64];
@@ -13,25 +17,6 @@ std::string num(double v) {
 }
 
 std::string us(std::uint64_t ns) { return num(static_cast<double>(ns) / 1e3); }
-
-// XML text and attribute values: the five predefined entities; other control
-// characters are not allowed in XML 1.0 at all, so they become spaces.
-std::string xml_escaped(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t') out += ' ';
-        else out += ch;
-    }
-  }
-  return out;
-}
 
 // OpenMetrics label values escape backslash, quote and newline.
 std::string label_escaped(const std::string& s) {

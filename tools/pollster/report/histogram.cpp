@@ -5,20 +5,15 @@
 #include <bit>
 #include <cmath>
 
+#include "pollster/tools/single_writer.hpp"
+
 namespace pollster::cli {
 
 namespace {
 // Single-writer counters readable from another thread (see histogram.hpp).
-inline void bump(std::uint64_t& c, std::uint64_t by) noexcept {
-  std::atomic_ref<std::uint64_t> r(c);
-  r.store(r.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
-inline void put(std::uint64_t& c, std::uint64_t v) noexcept {
-  std::atomic_ref<std::uint64_t>(c).store(v, std::memory_order_relaxed);
-}
-inline std::uint64_t get(const std::uint64_t& c) noexcept {
-  return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(c)).load(std::memory_order_relaxed);
-}
+constexpr auto bump = tools::single_writer_add;
+constexpr auto put = tools::single_writer_put;
+constexpr auto get = tools::single_writer_get;
 constexpr std::uint64_t largest = (std::uint64_t{1} << (histogram::max_shift + histogram::sub_bits + 1)) - 1;
 }  // namespace
 

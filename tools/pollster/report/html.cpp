@@ -7,6 +7,7 @@
 
 #include "dygraphs_inline.hpp"
 #include "json.hpp"
+#include "pollster/tools/xml_escape.hpp"
 #include "pollster/version.hpp"
 #include "table.hpp"
 
@@ -16,19 +17,7 @@ namespace bj = boost::json;
 
 namespace {
 
-std::string html_escape(std::string_view s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
+std::string html_escape(std::string_view s) { return tools::xml_escaped(s); }
 
 bool is_latency_metric(const std::string& m) {
   return m == "p50" || m == "p90" || m == "p99" || m == "p99.9" || m == "max";

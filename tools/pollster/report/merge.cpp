@@ -7,6 +7,22 @@
 
 namespace pollster::cli {
 
+namespace {
+
+// Adds each named member of `from` to the same member of `into`: the
+// counters that sum across intervals and shards.
+template <class T, class... Member>
+void add_members(T& into, const T& from, Member T::*... members) {
+  ((into.*members += from.*members), ...);
+}
+
+template <class Map>
+void add_counts(Map& into, const Map& from) {
+  for (const auto& [k, v] : from) into[k] += v;
+}
+
+}  // namespace
+
 std::optional<std::string> merge_into(load_report& into, const load_report& from) {
   if (into.mode != from.mode)
     return "cannot merge a '" + from.mode + "' report into a '" + into.mode +
@@ -20,13 +36,9 @@ std::optional<std::string> merge_into(load_report& into, const load_report& from
       interval& m = by_second[k];
       m.t = static_cast<double>(k);
       m.dt = std::max(m.dt, iv.dt);
-      m.requests += iv.requests;
-      m.completed += iv.completed;
-      m.errors += iv.errors;
-      m.open_connections += iv.open_connections;
-      m.releases += iv.releases;
-      m.target_rate += iv.target_rate;
-      for (const auto& [k, v] : iv.errors_by_kind) m.errors_by_kind[k] += v;
+      add_members(m, iv, &interval::requests, &interval::completed, &interval::errors,
+                  &interval::open_connections, &interval::releases, &interval::target_rate);
+      add_counts(m.errors_by_kind, iv.errors_by_kind);
       histogram h = m.latency();
       h.merge(iv.latency());
       m.buckets = h.sparse();
@@ -39,36 +51,19 @@ std::optional<std::string> merge_into(load_report& into, const load_report& from
   for (auto& [k, iv] : by_second) into.series.push_back(std::move(iv));
   into.started_at_unix = start;
   into.duration_s = std::max(into.duration_s, from.duration_s);
-  into.requests += from.requests;
-  into.completed += from.completed;
-  into.succeeded += from.succeeded;
-  into.task_failed += from.task_failed;
-  into.gone += from.gone;
-  into.timed_out += from.timed_out;
-  into.failed += from.failed;
-  into.outstanding += from.outstanding;
-  for (const auto& [k, v] : from.errors) into.errors[k] += v;
-  for (const auto& [k, v] : from.failed_by) into.failed_by[k] += v;
-  into.connects += from.connects;
-  into.reconnects += from.reconnects;
-  into.connect_failures += from.connect_failures;
-  into.rate_target += from.rate_target;
-  into.scheduled += from.scheduled;
-  into.late += from.late;
-  into.skipped += from.skipped;
-  into.releases += from.releases;
-  into.achieved_rate += from.achieved_rate;
+  using r = load_report;
+  add_members(into, from, &r::requests, &r::completed, &r::succeeded, &r::task_failed, &r::gone,
+              &r::timed_out, &r::failed, &r::outstanding, &r::connects, &r::reconnects,
+              &r::connect_failures, &r::rate_target, &r::scheduled, &r::late, &r::skipped,
+              &r::releases, &r::achieved_rate, &r::shards, &r::engine_requests, &r::lists,
+              &r::detected_early, &r::jobs, &r::duplicates);
+  add_counts(into.errors, from.errors);
+  add_counts(into.failed_by, from.failed_by);
   into.rate_shortfall = into.rate_shortfall || from.rate_shortfall;
   into.warmup_s = std::max(into.warmup_s, from.warmup_s);
-  into.shards += from.shards;
   into.latency.merge(from.latency);
-  into.engine_requests += from.engine_requests;
-  into.lists += from.lists;
   into.detection_measured = into.detection_measured || from.detection_measured;
   into.detection.merge(from.detection);
-  into.detected_early += from.detected_early;
-  into.jobs += from.jobs;
-  into.duplicates += from.duplicates;
   // Cluster i of each shard is added to cluster i (each shard reached the
   // same --target list, or started its own simulators).
   for (const cluster_summary& c : from.clusters) {
@@ -78,9 +73,7 @@ std::optional<std::string> merge_into(load_report& into, const load_report& from
       into.clusters.push_back(c);
       continue;
     }
-    it->requests += c.requests;
-    it->lists += c.lists;
-    it->completed += c.completed;
+    add_members(*it, c, &cluster_summary::requests, &cluster_summary::lists, &cluster_summary::completed);
     it->detection.merge(c.detection);
   }
   return std::nullopt;

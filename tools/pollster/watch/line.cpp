@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "pollster/tools/json_escape.hpp"
 
 namespace pollster::cli::watch {
 
@@ -102,7 +103,7 @@ std::string line_formatter::format(const outcome& o, std::string_view cluster,
   std::string line = "{\"asyncHandle\":" + std::to_string(o.handle);
   if (!cluster.empty()) {
     line += ",\"cluster\":";
-    append_json_string(line, cluster);
+    tools::append_json_string(line, cluster);
   }
   if (o.completed()) {
     std::string members;
@@ -113,7 +114,7 @@ std::string line_formatter::format(const outcome& o, std::string_view cluster,
       // The engine validated the answer, so this does not happen; if it
       // does, the bytes still reach the reader, as a string.
       line += ",\"status\":\"complete\",\"answer\":";
-      append_json_string(line, o.raw_answer);
+      tools::append_json_string(line, o.raw_answer);
     }
   } else if (o.kind == outcome_kind::gone) {
     line += ",\"status\":\"gone\",\"error\":";
@@ -122,7 +123,7 @@ std::string line_formatter::format(const outcome& o, std::string_view cluster,
     line += ",\"status\":\"";
     line += status_name(o.kind);
     line += "\",\"error\":{\"name\":";
-    append_json_string(line, o.error_name);
+    tools::append_json_string(line, o.error_name);
     std::string message = o.error_message;
     const bool wants_last = o.kind == outcome_kind::timed_out || o.kind == outcome_kind::cancelled;
     if (wants_last && !last_error.empty() && message.find(last_error_mark) == std::string::npos) {
@@ -132,7 +133,7 @@ std::string line_formatter::format(const outcome& o, std::string_view cluster,
       message += ')';
     }
     line += ",\"message\":";
-    append_json_string(line, message);
+    tools::append_json_string(line, message);
     if (o.error_code != 0) line += ",\"code\":" + std::to_string(o.error_code);
     line += '}';
   }

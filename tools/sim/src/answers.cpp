@@ -114,23 +114,18 @@ void cluster::write_task_payload(std::string& out, std::uint64_t h, const job& j
       out.push_back('}');
       return;
     case job_kind::drive_add:
+    case job_kind::drive_remove: {
+      const bool add = j.kind == job_kind::drive_add;
       if (failed) {
-        out.append(R"({"message":"Drive add failed","name":"xDriveAddFailed"})");
+        out.append(add ? R"({"message":"Drive add failed","name":"xDriveAddFailed"})"
+                       : R"({"message":"Drive removal failed","name":"xDriveRemovalFailed"})");
       } else {
-        out.append(R"({"message":"Drives added.","numDrives":)");
+        out.append(add ? R"({"message":"Drives added.","numDrives":)" : R"({"message":"Drives removed.","numDrives":)");
         append_uint(out, j.aux);
         out.push_back('}');
       }
       return;
-    case job_kind::drive_remove:
-      if (failed) {
-        out.append(R"({"message":"Drive removal failed","name":"xDriveRemovalFailed"})");
-      } else {
-        out.append(R"({"message":"Drives removed.","numDrives":)");
-        append_uint(out, j.aux);
-        out.push_back('}');
-      }
-      return;
+    }
     case job_kind::rtfi:
       out.append(failed ? R"({"message":"RTFI failed","name":"xRtfiFailed"})" : R"({"message":"RTFI complete."})");
       return;
@@ -323,41 +318,45 @@ void cluster::start_job(const rpc_call& c, std::uint32_t now_ms, std::string& ou
   param_check pc;
   job_kind kind = job_kind::clone;
   std::uint32_t aux = 0;
-  auto volume_ok = [&](std::int64_t id) { return id > 0 && id <= std::numeric_limits<std::uint32_t>::max(); };
   std::optional<std::int64_t> missing_volume;
+  // Once the parameters are well typed, a volume ID must name a volume;
+  // returns it as the job's aux (0 when the call is refused anyway).
+  auto checked_volume = [&](std::int64_t id) -> std::uint32_t {
+    if (!pc.ok()) return 0;
+    if (id <= 0 || id > std::numeric_limits<std::uint32_t>::max()) {
+      missing_volume = id;
+      return 0;
+    }
+    return static_cast<std::uint32_t>(id);
+  };
   switch (c.m) {
     case method::clone_volume:
       kind = job_kind::clone;
       require(pc, c.volume_id_st, "volumeID", "integer");
       require(pc, c.name_st, "name", "string");
       require(pc, c.new_account_id_st, "newAccountID", "integer", false);
-      if (pc.ok() && !volume_ok(c.volume_id)) missing_volume = c.volume_id;
-      if (pc.ok()) aux = static_cast<std::uint32_t>(c.volume_id);  // the source volume
+      aux = checked_volume(c.volume_id);  // the source volume
       break;
     case method::clone_multiple_volumes:
       kind = job_kind::clone_multi;
       require(pc, c.volumes_st, "volumes", "array of {\"volumeID\": integer}");
       if (pc.ok() && c.volumes.empty()) pc.message = "Parameter 'volumes' must not be empty";
       if (pc.ok() && c.volumes.size() > 256) pc.message = "Parameter 'volumes' has more than 256 volumes";
-      if (pc.ok())
-        for (std::int64_t v : c.volumes)
-          if (!volume_ok(v)) missing_volume = v;
+      for (std::int64_t v : c.volumes) checked_volume(v);
       break;
     case method::copy_volume:
       kind = job_kind::copy;
       require(pc, c.volume_id_st, "volumeID", "integer");
       require(pc, c.dst_volume_id_st, "dstVolumeID", "integer");
-      if (pc.ok() && !volume_ok(c.volume_id)) missing_volume = c.volume_id;
-      if (pc.ok() && !volume_ok(c.dst_volume_id)) missing_volume = c.dst_volume_id;
-      if (pc.ok()) aux = static_cast<std::uint32_t>(c.dst_volume_id);
+      checked_volume(c.volume_id);
+      aux = checked_volume(c.dst_volume_id);
       break;
     case method::start_bulk_volume_read:
     case method::start_bulk_volume_write:
       kind = c.m == method::start_bulk_volume_read ? job_kind::bulk_read : job_kind::bulk_write;
       require(pc, c.volume_id_st, "volumeID", "integer");
       require(pc, c.format_st, "format", "string");
-      if (pc.ok() && !volume_ok(c.volume_id)) missing_volume = c.volume_id;
-      if (pc.ok()) aux = static_cast<std::uint32_t>(c.volume_id);
+      aux = checked_volume(c.volume_id);
       break;
     case method::add_drives:
     case method::remove_drives:

@@ -16,6 +16,9 @@
 
 namespace pollster::sim::detail {
 
+namespace beast = boost::beast;
+namespace http = beast::http;
+
 using namespace std::chrono_literals;
 
 /// Bytes kept free in front of each answer body for its HTTP header, so that

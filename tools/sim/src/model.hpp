@@ -73,7 +73,8 @@ enum class fault_id : std::uint8_t {
   failover,
   slow_handshake,
 };
-inline constexpr std::size_t fault_count = 11;
+// Counted from the last one, so that adding a fault cannot leave it behind.
+inline constexpr std::size_t fault_count = static_cast<std::size_t>(fault_id::slow_handshake) + 1;
 std::string_view fault_name(fault_id f) noexcept;
 
 /// Faults drawn for one request, before it is processed (a fixed number of

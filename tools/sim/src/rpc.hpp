@@ -32,7 +32,8 @@ enum class method : std::uint8_t {
   list_sync_jobs,
   unknown,
 };
-inline constexpr std::size_t method_count = 17;
+// unknown is last: it counts too (names.cpp names it).
+inline constexpr std::size_t method_count = static_cast<std::size_t>(method::unknown) + 1;
 
 std::string_view method_name(method m) noexcept;
 method method_from_name(std::string_view name) noexcept;

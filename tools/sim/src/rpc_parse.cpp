@@ -61,10 +61,77 @@ void read_string(od::value v, param& st, std::string_view& out) {
   st = v.get_string().get(out) ? param::bad : param::ok;
 }
 
+// The first mistyped member is the one the error names.
+void note_bad(rpc_call& c, param st, std::string_view name) {
+  if (st == param::bad && c.first_bad_param.empty()) c.first_bad_param = name;
+}
+
 // An integer member: read, and the first mistyped one named.
 void int_param(od::value v, rpc_call& c, std::string_view name, param& st, std::int64_t& out) {
   read_int(v, st, out);
-  if (st == param::bad && c.first_bad_param.empty()) c.first_bad_param = name;
+  note_bad(c, st, name);
+}
+
+// The integer members: where each one's status and value go.
+struct int_member {
+  std::string_view key;
+  param rpc_call::*st;
+  std::int64_t rpc_call::*value;
+};
+constexpr int_member int_members[] = {
+    {"asyncHandle", &rpc_call::async_handle_st, &rpc_call::async_handle},
+    {"volumeID", &rpc_call::volume_id_st, &rpc_call::volume_id},
+    {"dstVolumeID", &rpc_call::dst_volume_id_st, &rpc_call::dst_volume_id},
+    {"accountID", &rpc_call::account_id_st, &rpc_call::account_id},
+    {"newAccountID", &rpc_call::new_account_id_st, &rpc_call::new_account_id},
+    {"startVolumeID", &rpc_call::start_volume_id_st, &rpc_call::start_volume_id},
+    {"limit", &rpc_call::limit_st, &rpc_call::limit},
+};
+
+const int_member* find_int_member(std::string_view key) {
+  for (const auto& m : int_members)
+    if (m.key == key) return &m;
+  return nullptr;
+}
+
+// An array of ids, each a plain integer or an object holding it under
+// `id_key`: `add` gets every good id; `st` turns bad if any is not one.
+// Returns false when the document turned out malformed (not merely mistyped).
+template <class Add>
+bool read_id_array(od::value v, std::string_view id_key, param& st, Add add) {
+  od::array arr;
+  st = param::ok;
+  if (v.get_array().get(arr)) {
+    st = param::bad;
+    return true;
+  }
+  for (auto el : arr) {
+    od::value ev;
+    if (std::move(el).get(ev)) return false;
+    od::json_type t;
+    if (ev.type().get(t)) return false;
+    param id_st = param::absent;
+    std::int64_t id = 0;
+    if (t == od::json_type::object) {
+      od::object o;
+      if (ev.get_object().get(o)) return false;
+      for (auto field_result : o) {
+        od::field f;
+        if (std::move(field_result).get(f)) return false;
+        std::string_view k;
+        if (f.unescaped_key().get(k)) return false;
+        if (k == id_key) read_int(f.value(), id_st, id);
+      }
+    } else {
+      read_int(ev, id_st, id);
+    }
+    if (id_st != param::ok) {
+      st = param::bad;
+    } else {
+      add(id);
+    }
+  }
+  return true;
 }
 
 // Returns false when the document turned out malformed (not merely mistyped).
@@ -75,8 +142,8 @@ bool read_params(od::object params, rpc_call& c) {
     std::string_view key;
     if (field.unescaped_key().get(key)) return false;
     od::value v = field.value();
-    if (key == "asyncHandle") {
-      int_param(v, c, "asyncHandle", c.async_handle_st, c.async_handle);
+    if (const int_member* im = find_int_member(key)) {
+      int_param(v, c, im->key, c.*(im->st), c.*(im->value));
     } else if (key == "keepResult") {
       bool b = false;
       if (v.get_bool().get(b)) {
@@ -108,95 +175,25 @@ bool read_params(od::object params, rpc_call& c) {
           }
         }
       }
-      if (c.result_types_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "asyncResultTypes";
-    } else if (key == "volumeID") {
-      int_param(v, c, "volumeID", c.volume_id_st, c.volume_id);
-    } else if (key == "dstVolumeID") {
-      int_param(v, c, "dstVolumeID", c.dst_volume_id_st, c.dst_volume_id);
-    } else if (key == "accountID") {
-      int_param(v, c, "accountID", c.account_id_st, c.account_id);
-    } else if (key == "newAccountID") {
-      int_param(v, c, "newAccountID", c.new_account_id_st, c.new_account_id);
-    } else if (key == "startVolumeID") {
-      int_param(v, c, "startVolumeID", c.start_volume_id_st, c.start_volume_id);
-    } else if (key == "limit") {
-      int_param(v, c, "limit", c.limit_st, c.limit);
+      note_bad(c, c.result_types_st, "asyncResultTypes");
     } else if (key == "name") {
       read_string(v, c.name_st, c.name);
-      if (c.name_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "name";
+      note_bad(c, c.name_st, "name");
     } else if (key == "format") {
       std::string_view ignored;
       read_string(v, c.format_st, ignored);
-      if (c.format_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "format";
+      note_bad(c, c.format_st, "format");
     } else if (key == "volumes" || key == "volumeIDs") {
       // CloneMultipleVolumes: [{"volumeID": N, ...}, ...] (plain integers accepted too).
-      od::array arr;
-      c.volumes_st = param::ok;
       c.volumes.clear();
-      if (v.get_array().get(arr)) {
-        c.volumes_st = param::bad;
-      } else {
-        for (auto el : arr) {
-          od::value ev;
-          if (std::move(el).get(ev)) return false;
-          od::json_type t;
-          if (ev.type().get(t)) return false;
-          param st = param::absent;
-          std::int64_t id = 0;
-          if (t == od::json_type::object) {
-            od::object o;
-            if (ev.get_object().get(o)) return false;
-            for (auto f2r : o) {
-              od::field f2;
-              if (std::move(f2r).get(f2)) return false;
-              std::string_view k2;
-              if (f2.unescaped_key().get(k2)) return false;
-              if (k2 == "volumeID") read_int(f2.value(), st, id);
-            }
-          } else {
-            read_int(ev, st, id);
-          }
-          if (st != param::ok) {
-            c.volumes_st = param::bad;
-          } else {
-            c.volumes.push_back(id);
-          }
-        }
-      }
-      if (c.volumes_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "volumes";
+      if (!read_id_array(v, "volumeID", c.volumes_st, [&](std::int64_t id) { c.volumes.push_back(id); }))
+        return false;
+      note_bad(c, c.volumes_st, "volumes");
     } else if (key == "drives") {
       // AddDrives: [{"driveID": N, "type": ...}], RemoveDrives: [N, ...]; both accepted.
-      od::array arr;
-      c.drives_st = param::ok;
       c.drive_count = 0;
-      if (v.get_array().get(arr)) {
-        c.drives_st = param::bad;
-      } else {
-        for (auto el : arr) {
-          od::value ev;
-          if (std::move(el).get(ev)) return false;
-          od::json_type t;
-          if (ev.type().get(t)) return false;
-          param st = param::absent;
-          std::int64_t id = 0;
-          if (t == od::json_type::object) {
-            od::object o;
-            if (ev.get_object().get(o)) return false;
-            for (auto f2r : o) {
-              od::field f2;
-              if (std::move(f2r).get(f2)) return false;
-              std::string_view k2;
-              if (f2.unescaped_key().get(k2)) return false;
-              if (k2 == "driveID") read_int(f2.value(), st, id);
-            }
-          } else {
-            read_int(ev, st, id);
-          }
-          if (st != param::ok) c.drives_st = param::bad;
-          else ++c.drive_count;
-        }
-      }
-      if (c.drives_st == param::bad && c.first_bad_param.empty()) c.first_bad_param = "drives";
+      if (!read_id_array(v, "driveID", c.drives_st, [&](std::int64_t) { ++c.drive_count; })) return false;
+      note_bad(c, c.drives_st, "drives");
     }
   }
   return true;
@@ -213,18 +210,16 @@ bool parse_into(od::parser& parser, const char* data, std::size_t len, rpc_call&
     c.detail = "the request is not a JSON object";
     return false;
   }
+  auto malformed = [&c] {
+    c.detail = "malformed JSON";
+    return false;
+  };
   bool saw_method = false;
   for (auto field_result : obj) {
     od::field field;
-    if (std::move(field_result).get(field)) {
-      c.detail = "malformed JSON";
-      return false;
-    }
+    if (std::move(field_result).get(field)) return malformed();
     std::string_view key;
-    if (field.unescaped_key().get(key)) {
-      c.detail = "malformed JSON";
-      return false;
-    }
+    if (field.unescaped_key().get(key)) return malformed();
     od::value v = field.value();
     if (key == "method") {
       std::string_view name;
@@ -238,31 +233,19 @@ bool parse_into(od::parser& parser, const char* data, std::size_t len, rpc_call&
       }
     } else if (key == "id") {
       od::json_type t;
-      if (v.type().get(t)) {
-        c.detail = "malformed JSON";
-        return false;
-      }
+      if (v.type().get(t)) return malformed();
       if (t == od::json_type::null) {
-        if (!v.is_null()) {
-          c.detail = "malformed JSON";
-          return false;
-        }
+        if (!v.is_null()) return malformed();
         c.id_raw = "null";
       } else if (t == od::json_type::string) {
         std::string_view raw = trim_right(v.raw_json_token());
         std::string_view s;
-        if (v.get_string().get(s)) {
-          c.detail = "malformed JSON";
-          return false;
-        }
+        if (v.get_string().get(s)) return malformed();
         c.id_raw = raw;
       } else if (t == od::json_type::number) {
         std::string_view raw = trim_right(v.raw_json_token());
         double d;
-        if (v.get_double().get(d)) {
-          c.detail = "malformed JSON";
-          return false;
-        }
+        if (v.get_double().get(d)) return malformed();
         c.id_raw = raw;
       } else {
         c.st = rpc_call::status::bad_envelope;
@@ -270,10 +253,7 @@ bool parse_into(od::parser& parser, const char* data, std::size_t len, rpc_call&
       }
     } else if (key == "params") {
       od::json_type t;
-      if (v.type().get(t)) {
-        c.detail = "malformed JSON";
-        return false;
-      }
+      if (v.type().get(t)) return malformed();
       if (t == od::json_type::null) continue;
       od::object params;
       if (t != od::json_type::object || v.get_object().get(params)) {
@@ -281,10 +261,7 @@ bool parse_into(od::parser& parser, const char* data, std::size_t len, rpc_call&
         c.detail = "'params' must be an object (named parameters)";
         continue;
       }
-      if (!read_params(params, c)) {
-        c.detail = "malformed JSON";
-        return false;
-      }
+      if (!read_params(params, c)) return malformed();
     }
   }
   const char* loc = nullptr;

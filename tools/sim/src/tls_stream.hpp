@@ -20,8 +20,6 @@ namespace pollster::sim::detail {
 
 namespace asio = boost::asio;
 namespace ssl = asio::ssl;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 

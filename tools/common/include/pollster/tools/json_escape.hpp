@@ -12,6 +12,9 @@ namespace pollster::tools {
 /// bytes pass through, so UTF-8 stays UTF-8.
 void append_json_escaped(std::string& out, std::string_view s);
 
+/// Appends `s` as a whole JSON string, quotes included.
+void append_json_string(std::string& out, std::string_view s);
+
 /// `s` as a whole JSON string, quotes included.
 std::string json_quoted(std::string_view s);
 
