@@ -11,11 +11,9 @@
 #include "schedule_population.hpp"
 
 using namespace std::chrono_literals;
+using namespace pollster::detail;  // completion_model, wait_machine, rng
 using pollster::wait_options;
 using pollster::bench::run_population;
-using pollster::detail::completion_model;
-using pollster::detail::rng;
-using pollster::detail::wait_machine;
 
 namespace {
 

@@ -73,6 +73,33 @@ TEST(PaddedBuffer, ReserveGrowsOnceAndKeepsContents) {
   EXPECT_EQ(b.size(), 40003u);
 }
 
+TEST(PaddedBuffer, ABigAnswerGetsItsExactSizeAndIsGivenBack) {
+  padded_buffer b;
+  b.append("{", 1);
+  const std::size_t big = 3 * padded_buffer::mapped_from + 17;  // mapped pages of its own
+  b.reserve_exact(big);
+  EXPECT_EQ(b.capacity(), big + padded_buffer::padding);
+  EXPECT_EQ(b.view(), "{");
+  const std::string rest(big - 1, 'x');
+  b.append(rest.data(), rest.size());
+  EXPECT_EQ(b.size(), big);
+  EXPECT_EQ(b.view().back(), 'x');
+  padded_buffer moved = std::move(b);  // the pages change hands, once
+  EXPECT_EQ(moved.size(), big);
+  EXPECT_EQ(b.capacity(), 0u);
+  moved.clear_and_trim(64 * 1024);
+  EXPECT_EQ(moved.capacity(), 0u);
+  EXPECT_EQ(moved.size(), 0u);
+  moved.append("ok", 2);  // usable again, from a small buffer
+  EXPECT_EQ(moved.view(), "ok");
+  EXPECT_LT(moved.capacity(), padded_buffer::mapped_from);
+  // A small buffer is kept by the trim: polls reuse it.
+  const char* data = moved.data();
+  moved.clear_and_trim(64 * 1024);
+  moved.append("again", 5);
+  EXPECT_EQ(moved.data(), data);
+}
+
 TEST(EngineInfo, VersionAndJsonImplementation) {
   EXPECT_EQ(pollster::version(), POLLSTER_TEST_PROJECT_VERSION);
   EXPECT_FALSE(pollster::engine::json_implementation().empty());
