@@ -175,6 +175,27 @@ TEST(Model, RunningCompletePurgeWithAFakeClock) {
   EXPECT_TRUE(rec->purged);
 }
 
+TEST(Model, RunningDetailsCanBeEmpty) {
+  sim::config cfg;
+  cfg.job_duration = fixed(1000ms);
+  cfg.progress_details = false;  // --running-details empty
+  sim::detail::cluster m(cfg, 1451606400000);
+  sim::detail::request_parser p;
+  auto ask = [&](const std::string& body, std::uint32_t now) {
+    std::string padded = body + std::string(sim::detail::json_padding, ' ');
+    const auto& call = p.parse(padded.data(), body.size());
+    std::string out;
+    m.answer(call, {}, now, out);
+    return out;
+  };
+  ask(R"({"method":"CloneVolume","params":{"volumeID":1,"name":"x"},"id":1})", 0);
+  EXPECT_EQ(ask(get_async_body(1, true), 500),
+            R"({"id":1,"result":{"createTime":"2016-01-01T00:00:00Z","details":{},"lastUpdateTime":"2016-01-01T00:00:00Z","resultType":"Clone","status":"running"}})");
+  const std::string listed = ask(R"({"method":"ListAsyncResults","params":{},"id":2})", 500);
+  EXPECT_NE(listed.find(R"("data":{},"details":{},)"), std::string::npos) << listed;
+  EXPECT_EQ(listed.find("percentComplete"), std::string::npos) << listed;
+}
+
 TEST(Model, Iso8601) {
   std::string s;
   sim::detail::append_iso8601(s, 0);

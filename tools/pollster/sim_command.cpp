@@ -33,6 +33,7 @@ struct sim_options {
   std::string service_time = "0";
   std::string service_time_per_kib = "0";
   bool pretty = false;
+  std::string running_details = "progress";
   // faults
   std::string latency = "0";
   std::string latency_ratio;
@@ -160,6 +161,9 @@ sim::config make_config(const sim_options& o) {
   cfg.service.base = fixed_duration("--service-time", o.service_time);
   cfg.service.per_kib = fixed_duration("--service-time-per-kib", o.service_time_per_kib);
   cfg.pretty = o.pretty;
+  if (o.running_details != "progress" && o.running_details != "empty")
+    throw usage_error("--running-details wants progress or empty (got '" + o.running_details + "')");
+  cfg.progress_details = o.running_details == "progress";
 
   sim::faults& f = cfg.fault;
   f.latency = dist("--latency", o.latency);
@@ -241,6 +245,8 @@ command add_sim_command(CLI::App& parent) {
   job("--body-limit", o->body_limit, "largest request body accepted, else HTTP 413 (default 1MiB)");
   job("--seed", o->seed, "seed of every random decision (default 1)");
   job("--other-results", o->other_results, "completed results of other clients kept on the cluster, listed like ours (default 0)");
+  job("--running-details", o->running_details,
+      "details of a running result: progress (percentComplete, bytes; default) | empty ({}: no progress to predict from)");
 
   auto* cost = "Cost to the cluster (off by default)";
   const auto costs = option_in(cost);

@@ -10,21 +10,20 @@ namespace {
 
 constexpr double first_edge = 0.25;  // seconds
 constexpr double growth = 1.1;  // bins 10% wider each: a sharp edge in the spread is seen
-// The prior, until waits say otherwise: hazard 1/(age + 1 s) (ages spread
-// evenly over orders of magnitude), weighted as half a wait seen at every age.
-// Alone it places polls at about 0.6 s x sqrt(age + 1 s).
+// The prior, until waits say otherwise: a constant hazard (jobs of 20 s on
+// average, memoryless), weighted as half a wait seen at every age. A constant
+// hazard gives every age the same density, and k = B / sqrt(E[D]) makes it
+// exactly the baseline's: alone, the prior polls like the fixed 2 s loop, so
+// a burst of waits on a fresh client costs what the loop costs until the
+// first completions teach the model better.
 constexpr double prior_weight = 0.5;
+constexpr double prior_hazard = 1.0 / 20;  // per second
 // Halve what was learned past this many completions: the model follows a
 // cluster whose jobs change.
 constexpr double decay_at = 8192;
 // Refresh the derived table after this many observations (a refresh is ~56
 // exp/sqrt; a poll costs far more).
 constexpr int refresh_every = 8;
-
-double prior_hazard(int b) noexcept {
-  const double mid = 0.5 * (completion_model::edge(b) + completion_model::edge(b + 1));
-  return 1.0 / (mid + 1.0);
-}
 
 }  // namespace
 
@@ -94,7 +93,7 @@ void completion_model::refresh() noexcept {
   for (int b = 0; b < bins; ++b) {
     const double w = edge(b + 1) - edge(b);
     const double px = prior_weight * w;
-    const double h = (events_[b] + px * prior_hazard(b)) / (exposure_[b] + px);
+    const double h = (events_[b] + px * prior_hazard) / (exposure_[b] + px);
     hazard[b] = h;
     const double hw = h * w;
     // Integral of S over the bin for a constant hazard: S (1 - e^-hw) / h.

@@ -237,6 +237,17 @@ std::optional<load_settings> check_options(const load_options& o, std::string& w
     why = o.name("--other-results") + " is for the embedded simulator; a --target keeps what it keeps";
     return std::nullopt;
   }
+  if (!o.sim_running_details.empty()) {
+    if (o.sim_running_details != "progress" && o.sim_running_details != "empty") {
+      why = o.name("--sim-running-details") + " wants progress or empty (got '" + o.sim_running_details + "')";
+      return std::nullopt;
+    }
+    if (!s.embedded) {
+      why = o.name("--sim-running-details") + " is for the embedded simulator; a --target answers as it answers";
+      return std::nullopt;
+    }
+    s.sim_progress_details = o.sim_running_details == "progress";
+  }
   if (!o.jobs.empty()) {
     if (!c.whole("--jobs", o.jobs, 1, 10'000'000, s.jobs)) return std::nullopt;
     if (o.typed.count("--handles")) {
@@ -428,6 +439,9 @@ void add_load_flags(CLI::App& app, load_options& o) {
   text_flag(app, o, {"--other-results"}, o.other_results,
             "embedded simulator: N completed results of other clients kept on each cluster, listed by "
             "ListAsyncResults like ours (default 0)");
+  text_flag(app, o, {"--sim-running-details"}, o.sim_running_details,
+            "embedded simulator: details of a running result: progress (percentComplete; default) | empty "
+            "({}: the engine has no progress to predict from)");
   app.add_flag("--no-progress", o.no_progress, "no progress line on standard error");
   o.flag_names.push_back("--no-progress");
   app.add_flag("--no-id-check", o.no_id_check,

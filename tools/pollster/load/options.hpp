@@ -45,6 +45,7 @@ struct load_options {
   std::string clusters;       // empty: one (or one per --target)
   std::string jobs;           // empty: the closed loop replaces each ended operation
   std::string other_results = "0";
+  std::string sim_running_details;  // empty: progress
   bool no_progress = false;
   bool no_id_check = false;
   std::map<std::string, std::string> typed;  ///< canonical flag -> the name used
@@ -85,6 +86,7 @@ struct load_settings {
   /// replaced; the run ends when they all ended); 0: the plain closed loop.
   std::uint64_t jobs = 0;
   std::uint64_t other_results = 0;  ///< embedded: completed results of other clients, per cluster
+  bool sim_progress_details = true;  ///< embedded: running results carry percentComplete
   bool open_loop = false;
   std::vector<threshold> thresholds;
 };

@@ -149,6 +149,7 @@ std::optional<target> reach_target(const load_options& opt, const load_settings&
     sc.auto_jobs = true;
     sc.job_duration = *job_dist;
     sc.other_results = s.other_results;
+    sc.progress_details = s.sim_progress_details;
     // One simulator per cluster: its own listener, jobs and thread.
     for (std::uint64_t i = 0; i < s.clusters; ++i) {
       sc.seed = static_cast<std::uint64_t>(std::random_device{}()) | 1;
@@ -465,6 +466,7 @@ load_report build_report(const load_options& opt, const load_settings& s, const 
   if (s.jobs) P.members.emplace_back("jobs", jnum(static_cast<double>(s.jobs)));
   if (s.embedded) P.members.emplace_back("other_results", jnum(static_cast<double>(s.other_results)));
   if (s.embedded) P.members.emplace_back("sim_job_duration", jstr(opt.sim_job_duration));
+  if (s.embedded && !s.sim_progress_details) P.members.emplace_back("sim_running_details", jstr("empty"));
   if (m.interrupted) P.members.emplace_back("interrupted", json_value{json_value::type::boolean, true, {}, {}, {}});
   if (!m.abort_reason.empty()) P.members.emplace_back("stopped_early", jstr(m.abort_reason));
   rep.thresholds = judge(s.thresholds, rep);

@@ -48,6 +48,10 @@ void cluster::write_unknown_handle(std::string& out, std::string_view id, std::i
 }
 
 void cluster::write_details(std::string& out, const job& j, std::uint32_t now_ms) const {
+  if (!cfg_.progress_details) {
+    out.append("{}");
+    return;
+  }
   double frac = 0;
   if (j.run_ms > 0 && now_ms > j.start_ms)
     frac = std::min(0.9999, static_cast<double>(now_ms - j.start_ms) / j.run_ms);

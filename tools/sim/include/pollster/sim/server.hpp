@@ -74,6 +74,11 @@ struct config {
   std::uint64_t other_results_first_handle = 1'000'000'000;
   service_time service;
   bool pretty = false;  ///< indent answers (valid JSON; some servers and proxies do)
+  /// Running results (GetAsyncResult, ListAsyncResults entries) carry
+  /// details.percentComplete and the clone byte counts. Off: `"details":{}`.
+  /// No captured running GetAsyncResult is public (element-api.md), so a
+  /// client must cope with either.
+  bool progress_details = true;
 };
 
 struct stats {
