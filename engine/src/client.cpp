@@ -29,6 +29,7 @@
 #include "pollster/params.hpp"
 #include "engine_impl.hpp"
 #include "poller/backoff.hpp"
+#include "poller/call_machine.hpp"
 #include "poller/fan_in.hpp"
 #include "poller/token_bucket.hpp"
 #include "poller/wait_machine.hpp"
@@ -410,6 +411,13 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     out.error_code = static_cast<int>(e.code);
   }
 
+  // A classified failure of a wait's poll, told to its machine (and counted).
+  detail::wait_machine::action failed(wait_state& w, time_point now, detail::verdict v,
+                                      duration retry_after = {}) {
+    if (v == detail::verdict::retry) ++eng->stats.transient_errors;
+    return w.machine.on_failure(now, v, retry_after);
+  }
+
   // Reads one answer to GetAsyncResult and lets the machine decide. A
   // "running" answer touches only w.last_details (its capacity is reused).
   detail::wait_machine::action on_answer(attempt& a, wait_state& w) {
@@ -418,11 +426,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     if (a.http_status != 200) {
       const auto c = detail::classify_http_status(a.http_status);
       note_error(w.out(), c.ec, http_message(a.http_status, c.ec));
-      if (c.what == detail::verdict::retry) {
-        ++eng->stats.transient_errors;
-        return m.on_transient(now, a.retry_after);
-      }
-      return m.on_fatal();
+      return failed(w, now, c.what, a.retry_after);
     }
     const auto& body = a.held.conn().body();
     const char* end = body.data() + body.capacity();
@@ -430,25 +434,20 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     detail::async_result_view r;
     if (auto ec = eng->parser.parse_get_async_result(body.data(), body.size(), body.capacity(),
                                                      env, r)) {
+      // Bytes that are not the answer asked for: transient, the next poll
+      // may read a good one.
       note_error(w.out(), ec, {});
-      ++eng->stats.transient_errors;
-      return m.on_transient(now, {});
+      return failed(w, now, detail::verdict::retry);
     }
     if (unasked(a, env)) {
       note_error(w.out(), err(error::unasked_answer), unasked_message(a, env));
-      ++eng->stats.transient_errors;
-      return m.on_transient(now, {});
+      return failed(w, now, detail::verdict::retry);
     }
 
     if (env.is_error) {
       const auto c = detail::classify_method_error(env.error.name);
       note_method_error(w.out(), c.ec, env.error);
-      if (c.what == detail::verdict::gone) return m.on_gone(now);
-      if (c.what == detail::verdict::retry) {
-        ++eng->stats.transient_errors;
-        return m.on_transient(now, {});
-      }
-      return m.on_fatal();
+      return failed(w, now, c.what);
     }
     if (!r.complete) {
       ++eng->stats.running_answers;
@@ -718,8 +717,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
                                 [this](std::string& buf, std::uint64_t id) { build_list(buf, id); });
       if (shut_down) break;
       if (a.ec) {
+        const auto c = detail::classify_failure(a.ec);
         list_failed(steady::now(), a.detail.empty() ? a.ec.message() : a.detail, {},
-                    is_retryable(a.ec) ? std::error_code{} : a.ec);
+                    c.what == detail::verdict::retry ? std::error_code{} : c.ec);
         continue;
       }
       if (a.http_status != 200) {
@@ -993,12 +993,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       act = w.machine.on_cancelled();
     } else if (a.ec) {
       note_error(w.out(), a.ec, a.detail);
-      if (is_retryable(a.ec)) {
-        ++eng->stats.transient_errors;
-        act = w.machine.on_transient(steady::now(), {});
-      } else {
-        act = w.machine.on_fatal();
-      }
+      act = failed(w, steady::now(), detail::classify_failure(a.ec).what);
     } else {
       act = on_answer(a, w);
     }
@@ -1164,13 +1159,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
   asio::awaitable<void> release_once(asio::steady_timer& timer, std::uint64_t handle) {
     ++releases_in_flight;
-    const time_point deadline = steady::now() + std::min(cfg.release_timeout, cfg.request_timeout);
-    // A lost release loses nothing (the outcome was delivered; the cluster's
-    // retention cleans up), so it is tried at most twice: again only after an
-    // unasked answer, on a fresh connection. A stale keep-alive connection is
-    // resent in send().
-    for (int i = 0; i < 2 && !shut_down; ++i) {
-      attempt a = co_await send(timer, deadline, request_event::kind::release,
+    detail::release_machine m(steady::now(), cfg.release_timeout, cfg.request_timeout);
+    while (!shut_down && m.next_attempt()) {
+      attempt a = co_await send(timer, m.deadline(), request_event::kind::release,
                                 [&](std::string& buf, std::uint64_t id) {
                                   encoder.get_async_result(buf, handle, false, id);
                                 });
@@ -1178,8 +1169,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       const auto& body = a.held.conn().body();
       detail::envelope_view env;
       if (!eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env) &&
-          unasked(a, env))
+          unasked(a, env)) {
+        m.on_unasked();
         continue;
+      }
       ++eng->stats.releases;
       break;
     }
@@ -1187,7 +1180,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     maybe_drain();
   }
 
-  // --- calls: any method, with its own retry rules ---
+  // --- calls: any method; call_machine decides the retries ---
 
   asio::awaitable<call_result> run_call(std::string method, std::string params, call_options opts) {
     auto self = shared_from_this();
@@ -1218,19 +1211,17 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     }
     asio::steady_timer timer(executor());
     active_guard guard(*this, timer);
-    const time_point deadline = steady::now() + opts.deadline;
-    detail::rng& rng = eng->rng;
-    for (int attempt_no = 0;; ++attempt_no) {
+    detail::call_machine m(opts, steady::now(), eng->rng);
+    for (;;) {
       if (stopping(cs)) {
         fail(err(error::cancelled), {});
         co_return res;
       }
-      attempt a = co_await send(timer, deadline, request_event::kind::call,
+      attempt a = co_await send(timer, m.deadline(), request_event::kind::call,
                                 [&](std::string& buf, std::uint64_t id) {
         encoder.call(buf, method, params, id);
       });
-      bool retry = false;
-      std::chrono::nanoseconds retry_after{};
+      detail::call_machine::action act;
       // An answer that arrived is read even if a cancellation came meanwhile:
       // a start method's answer carries the handle of an operation that exists.
       if (a.ec == error::cancelled || (a.ec && stopping(cs))) {
@@ -1238,23 +1229,23 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         co_return res;
       } else if (a.ec) {
         fail(a.ec, a.detail);
-        retry = is_retryable(a.ec) && (opts.idempotent || !a.may_have_reached_server);
+        act = m.on_failure(steady::now(), detail::classify_failure(a.ec).what,
+                           a.may_have_reached_server);
       } else if (a.http_status != 200) {
         const auto c = detail::classify_http_status(a.http_status);
         fail(c.ec, http_message(a.http_status, c.ec));
         // A 503 is the cluster refusing the request, not half-doing it.
-        retry = c.what == detail::verdict::retry;
-        retry_after = a.retry_after;
+        act = m.on_failure(steady::now(), c.what, false, a.retry_after);
       } else {
         const auto& body = a.held.conn().body();
         detail::envelope_view env;
         if (auto ec = eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env)) {
           fail(ec, {});
-          retry = opts.idempotent;
+          act = m.on_failure(steady::now(), detail::verdict::retry, true);
         } else if (unasked(a, env)) {
           // The real answer may still come: resent only when that is harmless.
           fail(err(error::unasked_answer), unasked_message(a, env));
-          retry = opts.idempotent;
+          act = m.on_failure(steady::now(), detail::verdict::retry, true);
         } else if (env.is_error) {
           const auto c = detail::classify_method_error(env.error.name);
           res.ec = c.ec;
@@ -1262,7 +1253,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
           res.error_name.assign(env.error.name);
           res.error_message.assign(env.error.message);
           res.error_code = env.error.code;
-          retry = c.what == detail::verdict::retry;
+          act = m.on_failure(steady::now(), c.what, false);
         } else {
           res = call_result{};
           res.result_json.assign(env.result_raw);
@@ -1270,14 +1261,11 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         }
       }
       a.held.reset();
-      if (!retry) co_return res;
-      auto delay = std::max<std::chrono::nanoseconds>(
-          detail::backoff_delay(opts.retry, attempt_no, rng), retry_after);
-      if (steady::now() + delay >= deadline) {
-        res.error_message += " (deadline reached while retrying)";
+      if (act.what == detail::call_machine::step::finish) {
+        if (act.deadline_reached) res.error_message += " (deadline reached while retrying)";
         co_return res;
       }
-      if (co_await sleep_until(timer, steady::now() + delay)) {
+      if (co_await sleep_until(timer, act.at)) {
         fail(err(error::cancelled), {});
         co_return res;
       }

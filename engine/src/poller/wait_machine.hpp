@@ -8,6 +8,7 @@
 #include "pollster/config.hpp"
 #include "pollster/outcome.hpp"
 #include "poller/rng.hpp"
+#include "protocol/classify.hpp"
 
 namespace pollster::detail {
 
@@ -41,6 +42,8 @@ class wait_machine {
   /// A transient failure; `retry_after` is the server's Retry-After (0: none).
   action on_transient(time_point now, duration retry_after) noexcept;
   action on_fatal() noexcept;
+  /// A classified failure (protocol/classify): gone, transient or fatal.
+  action on_failure(time_point now, verdict v, duration retry_after = {}) noexcept;
   action on_cancelled() noexcept;
   action on_woken(time_point now) noexcept;
   /// Fan-in: a list did not show the handle (or showed it unreadable):
