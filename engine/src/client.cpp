@@ -7,23 +7,8 @@
 
 #include "client/impl.hpp"
 #include "poller/backoff.hpp"
-#include "transport/tls.hpp"
 
 namespace pollster {
-
-client::impl::impl(std::shared_ptr<engine::impl> e, client_config c, endpoint parsed)
-    : eng(std::move(e)),
-      cfg(std::move(c)),
-      ep(std::move(parsed)),
-      encoder(ep, cfg.user, cfg.password),
-      pool(cfg.pool_size),
-      bucket(cfg.rate_limit, cfg.rate_burst),
-      fan_in(cfg.fan_in) {
-  if (ep.tls) tls_ctx.emplace(detail::make_client_context(cfg.tls));
-  for (std::size_t i = 0; i < pool.size(); ++i)
-    conns.push_back(std::make_unique<detail::connection>(
-        eng->ioc.get_executor(), tls_ctx ? &*tls_ctx : nullptr, ep, cfg.tls, cfg.body_limit));
-}
 
 namespace {
 endpoint checked_endpoint(const client_config& cfg) {

@@ -43,7 +43,7 @@ asio::awaitable<void> client::impl::release_once(asio::steady_timer& timer, std:
                                 encoder.get_async_result(buf, handle, false, id);
                               });
     if (a.ec) break;
-    const auto& body = a.held.conn().body();
+    const auto& body = a.held.body();
     detail::envelope_view env;
     if (!eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env) &&
         unasked(a, env)) {
@@ -112,7 +112,7 @@ asio::awaitable<call_result> client::impl::run_call(std::string method, std::str
       // A 503 is the cluster refusing the request, not half-doing it.
       act = m.on_failure(steady::now(), c.what, false, a.retry_after);
     } else {
-      const auto& body = a.held.conn().body();
+      const auto& body = a.held.body();
       detail::envelope_view env;
       if (auto ec = eng->parser.parse_envelope(body.data(), body.size(), body.capacity(), env)) {
         fail(ec, {});

@@ -1,13 +1,14 @@
 // client::impl, the state of one client shared by its coroutines, and the
 // plain data they pass around. Private to the engine: its units are
 // request_path.cpp, scheduler.cpp, lister.cpp and calls.cpp (the I/O around
-// the decision classes of poller/ and transport/pool_state), with client.cpp
-// the public facade. See docs/architecture.md for the path of one poll.
+// the decision classes of poller/ and transport/), with client.cpp the public
+// facade. See docs/architecture.md for the path of one poll. Only
+// request_path.cpp sees the connection (Beast, OpenSSL): the other units
+// compile without those headers.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/cancellation_state.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -24,16 +26,25 @@
 #include "pollster/client.hpp"
 #include "pollster/error.hpp"
 #include "poller/fan_in.hpp"
+#include "poller/scheduler_rules.hpp"
 #include "poller/token_bucket.hpp"
 #include "poller/wait_machine.hpp"
 #include "protocol/answer_parser.hpp"
 #include "protocol/classify.hpp"
 #include "protocol/request_encoder.hpp"
-#include "transport/connection.hpp"
+#include "protocol/padded_buffer.hpp"
 #include "transport/handler_memory.hpp"
 #include "transport/pool_state.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace pollster {
+
+namespace detail {
+class connection;
+}
 
 namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
@@ -104,6 +115,7 @@ struct wait_state : detail::list_hook<wait_state> {
 class request_builder {
  public:
   template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, request_builder>)
   request_builder(F&& f) noexcept  // NOLINT: implicit, from a lambda
       : ctx_(static_cast<void*>(&f)),
         fn_([](void* c, std::string& buf, std::uint64_t id) {
@@ -125,11 +137,12 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   using idle_worker = detail::idle_worker;
 
   impl(std::shared_ptr<engine::impl> e, client_config c, endpoint parsed);
+  ~impl();  // in request_path.cpp, where the connection is a complete type
 
   std::shared_ptr<engine::impl> eng;
   client_config cfg;
   endpoint ep;
-  std::optional<asio::ssl::context> tls_ctx;
+  std::unique_ptr<asio::ssl::context> tls_ctx;  // https only
   detail::request_encoder encoder;
   detail::pool_state pool;
   std::vector<std::unique_ptr<detail::connection>> conns;
@@ -207,6 +220,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       if (c_) std::exchange(c_, nullptr)->release_slot(slot_);
     }
     detail::connection& conn() const { return *c_->conns[slot_]; }
+    /// The answer's body (request_path.cpp: the connection's receive buffer).
+    const detail::padded_buffer& body() const;
     explicit operator bool() const { return c_ != nullptr; }
 
    private:
@@ -221,7 +236,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     int http_status = 0;
     std::chrono::seconds retry_after{0};
     std::uint64_t id = 0;  // the JSON-RPC id sent: the answer must echo it
-    lease held;  // set when an answer arrived: its body is in held.conn().body()
+    lease held;  // set when an answer arrived: its body is held.body()
   };
 
   bool stopping(const asio::cancellation_state& cs) const {
@@ -229,12 +244,11 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   }
 
   bool use_list(time_point now) { return fan_in.use_list(now, live_waits, poll_spacing()); }
-  // Releases go on at most half the pool at once (at least one), so polls
-  // that fall due while releases are in flight find a worker.
-  std::size_t release_lanes() const { return std::max<std::size_t>(1, pool.size() / 2); }
-  bool release_ready() const {
-    return !releases.empty() && releases_in_flight < release_lanes();
+  // The queues as poller/scheduler_rules sees them.
+  detail::work_queues queues() const {
+    return {!ready.empty(), releases.size(), releases_in_flight, live_waits, pool.size()};
   }
+  bool release_ready() const { return detail::release_may_go(queues()); }
 
   // One pass over a list answer: what it says of the listed waits. Waits
   // are named by handle where user code (a progress callback) may have run
@@ -318,6 +332,12 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   // Reads one answer to GetAsyncResult and lets the machine decide. A
   // "running" answer touches only w.last_details (its capacity is reused).
   detail::wait_machine::action on_answer(attempt& a, wait_state& w);
+
+  // What to close or cancel to end a wait's request at once: its connection
+  // (the pending I/O completes with an error), else its timer (a queue or
+  // rate wait).
+  static void cut_request(wait_state& w);
+  void close_connections();
 
   // --- lister.cpp: fan-in, one ListAsyncResults per tick for every listed wait ---
 

@@ -199,7 +199,7 @@ asio::awaitable<void> client::impl::run_lister() {
                   c.what == detail::verdict::retry ? std::error_code{} : c.ec);
       continue;
     }
-    const auto& body = a.held.conn().body();
+    const auto& body = a.held.body();
     pass.done.clear();
     pass.unreadable.clear();
     pass.progress.clear();

@@ -5,9 +5,40 @@
 
 #include <boost/asio/this_coro.hpp>
 
+#include "transport/connection.hpp"
 #include "transport/request_rules.hpp"
+#include "transport/tls.hpp"
 
 namespace pollster {
+
+client::impl::impl(std::shared_ptr<engine::impl> e, client_config c, endpoint parsed)
+    : eng(std::move(e)),
+      cfg(std::move(c)),
+      ep(std::move(parsed)),
+      encoder(ep, cfg.user, cfg.password),
+      pool(cfg.pool_size),
+      bucket(cfg.rate_limit, cfg.rate_burst),
+      fan_in(cfg.fan_in) {
+  if (ep.tls) tls_ctx = std::make_unique<asio::ssl::context>(detail::make_client_context(cfg.tls));
+  for (std::size_t i = 0; i < pool.size(); ++i)
+    conns.push_back(std::make_unique<detail::connection>(
+        eng->ioc.get_executor(), tls_ctx.get(), ep, cfg.tls, cfg.body_limit));
+}
+
+client::impl::~impl() = default;
+
+const detail::padded_buffer& client::impl::lease::body() const { return conn().body(); }
+
+void client::impl::cut_request(wait_state& w) {
+  if (w.conn_in_use)
+    w.conn_in_use->close();
+  else if (w.timer_in_use)
+    w.timer_in_use->cancel();
+}
+
+void client::impl::close_connections() {
+  for (auto& c : conns) c->close();
+}
 
 // pool_state decides (release_and_hand_off); this does what it says.
 void client::impl::release_slot(std::size_t slot) {

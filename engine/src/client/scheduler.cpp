@@ -77,7 +77,7 @@ void client::impl::wake_a_worker() {
 void client::impl::arm_wake_timer() {
   if (sleeping.empty() || shut_down) return;
   const time_point at = sleeping.top()->wake;
-  if (at >= wake_armed_at) return;  // already armed for an earlier time
+  if (!detail::rearm_wake_timer(at, wake_armed_at)) return;  // armed for an earlier time
   if (!wake_timer) wake_timer.emplace(executor());
   wake_armed_at = at;
   wake_timer->expires_at(at);
@@ -100,10 +100,8 @@ void client::impl::on_wake() {
 }
 
 void client::impl::ensure_workers() {
-  // One worker per connection the pool may open: more could not poll at
-  // once. Only for work that is there: co_spawn starts a worker inline, and
-  // one that found nothing would end at once and be spawned again (a spin).
-  while (workers < pool.size() && !shut_down && (!ready.empty() || release_ready())) {
+  // co_spawn starts a worker inline: the rule is asked again after each.
+  while (detail::spawn_worker(queues(), workers, shut_down)) {
     ++workers;
     asio::co_spawn(executor(), run_worker(), asio::detached);
   }
@@ -111,7 +109,7 @@ void client::impl::ensure_workers() {
 
 // Nothing left to poll or release: idle workers end, so the io_context drains.
 void client::impl::maybe_drain() {
-  if (live_waits == 0 && releases.empty() && releases_in_flight == 0)
+  if (detail::drained(queues()))
     idle.for_each([](idle_worker* i) { i->timer->cancel(); });
 }
 
@@ -126,18 +124,18 @@ asio::awaitable<void> client::impl::run_worker() {
   idle_worker parked;
   parked.timer = &timer;
   while (!shut_down) {
-    // Polls first: a release never takes a worker a due poll could use.
-    if (wait_state* w = ready.pop_front()) {
-      co_await poll_once(timer, *w);
+    const auto step = detail::next_worker_step(queues());
+    if (step == detail::worker_step::poll) {
+      co_await poll_once(timer, *ready.pop_front());
       continue;
     }
-    if (release_ready()) {
+    if (step == detail::worker_step::release) {
       const std::uint64_t h = releases.front();
       releases.pop_front();
       co_await release_once(timer, h);
       continue;
     }
-    if (live_waits == 0 && releases.empty()) {  // nothing to do: end; new work respawns us
+    if (step == detail::worker_step::end) {
       stop_idle_watchdogs();  // the last waits may have been cancelled, not served
       break;
     }
@@ -180,28 +178,21 @@ asio::awaitable<void> client::impl::poll_once(asio::steady_timer& timer, wait_st
 }
 
 void client::impl::cancel_wait(wait_state* w) {
-  if (w->in_flight) {
-    // End its request now: closing the connection completes the pending
-    // I/O with an error; cancelling the timer cuts a queue or rate wait.
-    w->cancel_requested = true;
-    if (w->conn_in_use)
-      w->conn_in_use->close();
-    else if (w->timer_in_use)
-      w->timer_in_use->cancel();
-    return;
-  }
-  if (w->listed) {
-    unlist(w);
-    if (detail::intrusive_heap<wait_state>::contains(w)) sleeping.erase(w);
-  } else if (detail::intrusive_heap<wait_state>::contains(w)) {
-    sleeping.erase(w);
-  } else if (w->linked) {
-    ready.erase(w);
-  } else {
-    // In no structure: between its answer and its next step (a progress
-    // callback runs then). poll_once sees the flag and ends it cancelled.
-    w->cancel_requested = true;
-    return;
+  const bool in_heap = detail::intrusive_heap<wait_state>::contains(w);
+  switch (detail::where_to_cancel(w->in_flight, w->listed, in_heap, w->linked)) {
+    case detail::cancel_step::cut_request:
+      w->cancel_requested = true;
+      cut_request(*w);
+      return;
+    case detail::cancel_step::leave_index:
+      unlist(w);
+      if (in_heap) sleeping.erase(w);
+      break;
+    case detail::cancel_step::leave_heap: sleeping.erase(w); break;
+    case detail::cancel_step::leave_ready: ready.erase(w); break;
+    case detail::cancel_step::mark:
+      w->cancel_requested = true;  // poll_once sees the flag and ends it cancelled
+      return;
   }
   finish(w, w->machine.on_cancelled());
 }
@@ -340,7 +331,7 @@ void client::impl::shutdown() {
   // by closing the connections below.
   active.for_each([](active_node* n) { n->timer->cancel(); });
   waiters.for_each([](slot_waiter* w) { w->timer->cancel(); });
-  for (auto& c : conns) c->close();
+  close_connections();
 }
 
 }  // namespace pollster
