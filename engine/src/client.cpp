@@ -81,7 +81,8 @@ void client::start_wait(std::uint64_t handle, std::shared_ptr<const wait_options
     return;
   }
   impl_->start_wait(std::make_unique<detail::wait_state>(handle, std::move(opts), steady::now(),
-                                                 impl_->eng->rng, std::move(handler)));
+                                                 impl_->eng->rng, &impl_->completions,
+                                                 std::move(handler)));
 }
 
 void client::start_call(std::string method, std::string params, call_options opts,

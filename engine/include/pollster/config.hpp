@@ -39,6 +39,13 @@ struct backoff_policy {
   duration max_delay = 20s;
   double jitter = 1.0;
   duration min_delay = 100ms;
+  /// wait_options::poll only: place the polls of a wait without progress
+  /// where this client's past completions say they are due (the hazard of
+  /// completion by age, learned from every wait of the client: fewer requests
+  /// and a shorter detection delay than a fixed 2 s loop, by the same
+  /// factor), within [min_delay, max_delay]. The default for wait_options; a
+  /// policy written out by hand is the backoff above.
+  bool learned = false;
 };
 
 /// When a complete result is released (purged) on the cluster.
@@ -135,8 +142,10 @@ struct progress {
 struct wait_options {
   /// Give up after this long (timed_out outcome); 0: no deadline.
   duration deadline = 1h;
-  /// Spacing of polls while the operation runs.
-  backoff_policy poll{};
+  /// Spacing of polls while the operation runs: learned from the client's
+  /// completions (see backoff_policy::learned), a percentComplete's
+  /// prediction first.
+  backoff_policy poll{.learned = true};
   /// Spacing of retries after transient errors.
   backoff_policy retry{.initial = 200ms, .multiplier = 2.0, .max_delay = 10s,
                        .jitter = 1.0, .min_delay = 50ms};

@@ -214,7 +214,7 @@ void client::impl::start_and_wait(std::string method, std::string params, call_o
               return;
             }
             auto w = std::make_unique<wait_state>(s.handle, std::move(wopts), steady::now(),
-                                                  self->eng->rng, std::move(h));
+                                                  self->eng->rng, &self->completions, std::move(h));
             w->out().start_json = std::move(s.result_json);
             self->start_wait(std::move(w));
           }));

@@ -75,8 +75,8 @@ struct idle_worker : detail::list_hook<idle_worker> {
 // sleep heap, the ready FIFO, or a worker's hands.
 struct wait_state : detail::list_hook<wait_state> {
   wait_state(std::uint64_t h, std::shared_ptr<const wait_options> o, time_point now, detail::rng& r,
-             asio::any_completion_handler<void(outcome)> done)
-      : handle(h), opts(std::move(o)), machine(*opts, now, r), handler(std::move(done)) {}
+             detail::completion_model* model, asio::any_completion_handler<void(outcome)> done)
+      : handle(h), opts(std::move(o)), machine(*opts, now, r, model), handler(std::move(done)) {}
 
   outcome& out() {  // allocated only when there is something to say
     if (!result) {
@@ -147,6 +147,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   detail::pool_state pool;
   std::vector<std::unique_ptr<detail::connection>> conns;
   detail::token_bucket bucket;
+  // When this cluster's jobs complete, by age: the polls of waits without
+  // progress go where completions are due (poller/completion_model.hpp).
+  detail::completion_model completions;
   detail::intrusive_list<slot_waiter> waiters;
   detail::intrusive_list<active_node> active;
   // The waits: sleeping (by wake time), due (FIFO), and the idle workers.

@@ -33,6 +33,8 @@ const char* backoff_problem(const backoff_policy& p) noexcept {
   if (p.max_delay < p.initial) return "max_delay must be at least initial";
   if (!(p.multiplier >= 1.0) || !std::isfinite(p.multiplier)) return "multiplier must be >= 1";
   if (!(p.jitter >= 0.0 && p.jitter <= 1.0)) return "jitter must be within [0, 1]";
+  if (p.learned && p.min_delay.count() <= 0)
+    return "a learned schedule needs a positive min_delay (it bounds the spacing of polls)";
   return nullptr;
 }
 

@@ -7,6 +7,7 @@
 
 #include "pollster/config.hpp"
 #include "pollster/outcome.hpp"
+#include "poller/completion_model.hpp"
 #include "poller/rng.hpp"
 #include "protocol/classify.hpp"
 
@@ -28,13 +29,17 @@ class wait_machine {
     outcome_kind kind = outcome_kind::failed;
   };
 
-  wait_machine(const wait_options& opts, time_point now, rng& r) noexcept;
+  /// `model`: the client's completion_model, fed by this wait and consulted
+  /// for its polls when opts.poll.learned (nullptr: the backoff only).
+  wait_machine(const wait_options& opts, time_point now, rng& r,
+               completion_model* model = nullptr) noexcept;
 
   action start(time_point now) noexcept;
   /// `percent`: details.percentComplete (integer or fractional), or -1.
   /// With progress the next poll aims just after the predicted completion
   /// (from the rate between two readings, or since the wait began), within
-  /// [poll.min_delay, poll.max_delay]; without, the poll backoff.
+  /// [poll.min_delay, poll.max_delay]; without, the learned schedule
+  /// (poll.learned) or the poll backoff.
   action on_running(time_point now, double percent = -1) noexcept;
   action on_complete(bool task_failed) noexcept;
   /// The handle was reported missing (xDBNoSuchPath / xAsyncHandleDoesNotExist).
@@ -63,9 +68,13 @@ class wait_machine {
   action poll() noexcept;
 
   duration predicted_wait(time_point now, double percent) noexcept;
+  duration learned_wait(time_point now) noexcept;
+  double age(time_point t) const noexcept;
+  bool learning() const noexcept { return model_ != nullptr && opts_.poll.learned; }
 
   const wait_options& opts_;
   rng& rng_;
+  completion_model* model_;
   time_point deadline_;
   time_point began_;
   time_point last_progress_at_{};
@@ -76,6 +85,11 @@ class wait_machine {
   int polls_ = 0;
   int retries_ = 0;
   bool retry_pending_ = false;  // the next poll is a retry after a transient error
+  // For the model: when the last poll went out, whether its answer is still
+  // to come, and the age at which the job was last seen running.
+  time_point last_poll_at_{};
+  bool answer_due_ = false;
+  double running_at_age_ = 0;
 };
 
 }  // namespace pollster::detail

@@ -37,7 +37,9 @@ std::optional<backoff_policy> parse_backoff(const std::string& text, std::string
     std::string ignored;
     return tools::parse_duration(s, ignored, "s");
   };
-  const std::string form = "wants INITIAL:MULTIPLIER:MAX[:JITTER] like 1s:1.5:20s, or one duration like 500ms";
+  const std::string form =
+      "wants 'learned', INITIAL:MULTIPLIER:MAX[:JITTER] like 1s:1.5:20s, or one duration like 500ms";
+  if (text == "learned") return wait_options{}.poll;  // the engine's default
   backoff_policy b;
   b.jitter = 1.0;
   if (parts.size() == 1) {
@@ -387,7 +389,8 @@ void add_load_flags(CLI::App& app, load_options& o) {
             "reported apart (default: closed loop)");
   text_flag(app, o, {"--purge"}, o.purge, "after-delivery (default) | never (no release request) | on-read");
   text_flag(app, o, {"--backoff"}, o.backoff,
-            "poll spacing INITIAL:MULTIPLIER:MAX[:JITTER] (default 1s:1.5:20s), or one fixed DURATION");
+            "poll spacing: learned (default: where the cluster's completions say polls are due, "
+            "within 100ms..20s), INITIAL:MULTIPLIER:MAX[:JITTER] (e.g. 1s:1.5:20s), or one fixed DURATION");
   text_flag(app, o, {"--threads", "-t"}, o.threads, "shared-nothing worker threads (default 1)");
   text_flag(app, o, {"--shard"}, o.shard, "K/N: this process is shard K of N (default 0/1)");
   text_flag(app, o, {"--json"}, o.json_file, "write the report as JSON to FILE ('-': standard output)");

@@ -33,7 +33,7 @@ struct load_options {
   std::string warmup = "0s";
   std::string rate;  // empty: closed loop
   std::string purge = "after-delivery";
-  std::string backoff = "1s:1.5:20s";
+  std::string backoff = "learned";
   std::string shard = "0/1";
   std::string json_file, html_file, csv_file, openmetrics_file, junit_file;
   std::vector<std::string> thresholds;
