@@ -95,3 +95,24 @@ TEST(ClassifyHttpStatus, OtherStatusesAreFatal) {
     EXPECT_FALSE(pollster::is_retryable(c.ec)) << s;
   }
 }
+
+// Failures without a usable answer share is_retryable's table: transport
+// errors are retried, a certificate or configuration problem is not.
+TEST(ClassifyFailure, TransportErrorsAreRetriedOthersAreFatal) {
+  using pollster::detail::classify_failure;
+  for (error e : {error::connect_failed, error::tls_handshake_failed, error::connection_closed,
+                  error::request_timeout, error::malformed_http, error::body_too_large,
+                  error::malformed_json, error::unasked_answer}) {
+    const auto c = classify_failure(make_error_code(e));
+    EXPECT_EQ(c.what, verdict::retry) << pollster::error_name(c.ec);
+    EXPECT_EQ(c.ec, e);
+  }
+  for (error e : {error::certificate_rejected, error::certificate_pin_mismatch,
+                  error::invalid_config, error::cancelled, error::plaintext_refused}) {
+    const auto c = classify_failure(make_error_code(e));
+    EXPECT_EQ(c.what, verdict::fatal) << pollster::error_name(c.ec);
+    EXPECT_EQ(c.ec, e);
+  }
+  EXPECT_EQ(classify_failure(std::make_error_code(std::errc::connection_refused)).what,
+            verdict::fatal);  // not pollster's: not known to be transient
+}

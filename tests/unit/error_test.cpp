@@ -27,6 +27,7 @@ const expected_error all_errors[] = {
     {error::malformed_json, "malformed_json", true},
     {error::unexpected_answer, "unexpected_answer", true},
     {error::retryable_method_error, "retryable_method_error", true},
+    {error::unasked_answer, "unasked_answer", true},
     {error::unauthorized, "unauthorized", false},
     {error::unknown_api_version, "unknown_api_version", false},
     {error::unknown_method, "unknown_method", false},
@@ -39,6 +40,8 @@ const expected_error all_errors[] = {
     {error::handle_gone, "handle_gone", false},
     {error::deadline_exceeded, "deadline_exceeded", false},
     {error::cancelled, "cancelled", false},
+    {error::task_failed, "task_failed", false},
+    {error::start_failed, "start_failed", false},
     {error::invalid_endpoint, "invalid_endpoint", false},
     {error::plaintext_refused, "plaintext_refused", false},
     {error::invalid_config, "invalid_config", false},
@@ -66,6 +69,24 @@ TEST(ErrorCategory, EveryValueHasADistinctMessageAndName) {
     EXPECT_TRUE(names.insert(std::string(pollster::error_name(ec))).second) << x.name;
   }
   EXPECT_EQ(names.size(), std::size(all_errors));
+}
+
+// Every value the enum names (error_name knows it) has a row above, so its
+// retryability is stated here on purpose, not inherited from its position.
+TEST(ErrorCategory, EveryEnumeratorIsInTheRetryTable) {
+  std::set<int> tabled;
+  for (const auto& x : all_errors) tabled.insert(static_cast<int>(x.e));
+  int named = 0;
+  for (int v = 0; v < 256; ++v) {
+    const std::error_code ec(v, pollster::category());
+    if (pollster::error_name(ec) == "unknown") {
+      EXPECT_FALSE(pollster::is_retryable(ec)) << v;
+      continue;
+    }
+    ++named;
+    EXPECT_TRUE(tabled.count(v)) << pollster::error_name(ec) << " has no row in all_errors";
+  }
+  EXPECT_EQ(named, static_cast<int>(std::size(all_errors)));
 }
 
 TEST(ErrorCategory, MessagesSayWhatHappened) {

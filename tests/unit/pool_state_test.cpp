@@ -213,3 +213,45 @@ TEST(PoolState, OpenIdleBeatsClosedReadyEarlier) {
   ASSERT_TRUE(s);
   EXPECT_EQ(*s, 1u);
 }
+
+// A newcomer never overtakes a request already queued for a slot.
+TEST(PoolState, AcquireInTurnWaitsBehindTheQueue) {
+  pool_state p(2);
+  EXPECT_FALSE(p.acquire_in_turn(true).has_value());
+  EXPECT_EQ(p.busy(), 0u);  // nothing taken for it
+  EXPECT_TRUE(p.acquire_in_turn(false).has_value());
+}
+
+// A freed slot goes straight to the oldest waiter, and stays busy.
+TEST(PoolState, AFreedSlotIsHandedToTheOldestWaiter) {
+  pool_state p(1);
+  const auto s = p.acquire();
+  ASSERT_TRUE(s);
+  const auto h = p.release_and_hand_off(*s, true, /*waiters=*/true, /*work_due=*/false);
+  ASSERT_TRUE(h.to_oldest_waiter.has_value());
+  EXPECT_EQ(*h.to_oldest_waiter, *s);
+  EXPECT_EQ(p.busy(), 1u);
+  EXPECT_FALSE(h.stop_watching);  // the connection goes on working
+  EXPECT_FALSE(p.acquire().has_value());
+}
+
+// Under load (waits due) the connection's watchdog stays armed for the next
+// request; with nothing due it stops, and every one stops once none is busy.
+TEST(PoolState, WatchdogsStopOnlyWhenNothingIsDue) {
+  pool_state p(2);
+  const auto a = p.acquire(), b = p.acquire();
+  ASSERT_TRUE(a && b);
+  auto h = p.release_and_hand_off(*a, true, false, /*work_due=*/true);
+  EXPECT_FALSE(h.to_oldest_waiter);
+  EXPECT_FALSE(h.stop_watching);
+  EXPECT_FALSE(h.stop_all_watching);
+  ASSERT_TRUE(p.acquire());
+  h = p.release_and_hand_off(*a, true, false, false);
+  EXPECT_TRUE(h.stop_watching);
+  EXPECT_FALSE(h.stop_all_watching);  // b is still busy
+  h = p.release_and_hand_off(*b, false, false, false);
+  EXPECT_TRUE(h.stop_watching);
+  EXPECT_TRUE(h.stop_all_watching);
+  EXPECT_EQ(p.busy(), 0u);
+  EXPECT_EQ(p.open(), 1u);
+}

@@ -466,3 +466,27 @@ TEST_F(WaitMachine, WithoutProgressTheBackoffRules) {
     sleep_then_wake(m, a);
   }
 }
+// A classified failure goes where its verdict says, the same rules as the
+// named events: gone is confirmed, retry backs off (Retry-After a floor),
+// fatal ends the wait failed.
+TEST_F(WaitMachine, OnFailureFollowsTheVerdict) {
+  using pollster::detail::verdict;
+  wait_machine m = started();
+  auto a = m.on_failure(c.now, verdict::retry);
+  ASSERT_EQ(a.what, step::sleep);
+  EXPECT_EQ(a.at - c.now, 100ms);
+  c.advance_to(a.at);
+  m.on_woken(c.now);
+  a = m.on_failure(c.now, verdict::retry, 5s);
+  ASSERT_EQ(a.what, step::sleep);
+  EXPECT_EQ(a.at - c.now, 5s);
+  c.advance_to(a.at);
+  m.on_woken(c.now);
+  EXPECT_EQ(m.retries(), 2);
+  a = m.on_failure(c.now, verdict::gone);
+  ASSERT_EQ(a.what, step::sleep);  // the first of two confirmations
+  EXPECT_EQ(a.at - c.now, o.gone_confirm_delay);
+  a = m.on_failure(c.now, verdict::fatal);
+  EXPECT_EQ(a.what, step::finish);
+  EXPECT_EQ(a.kind, outcome_kind::failed);
+}

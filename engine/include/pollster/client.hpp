@@ -18,13 +18,16 @@ namespace pollster {
 
 /// Options of a plain JSON-RPC call.
 struct call_options {
-  duration deadline = 60s;
+  duration deadline = std::chrono::seconds(60);
   /// Retry after a failure that may have reached the server (a lost answer).
   /// Off by default: CloneVolume twice makes two clones. Failures that surely
   /// did not (no connection, a transient method error, 503) are retried anyway.
   bool idempotent = false;
-  backoff_policy retry{.initial = 200ms, .multiplier = 2.0, .max_delay = 5s,
-                       .jitter = 1.0, .min_delay = 50ms};
+  backoff_policy retry{.initial = std::chrono::milliseconds(200),
+                       .multiplier = 2.0,
+                       .max_delay = std::chrono::seconds(5),
+                       .jitter = 1.0,
+                       .min_delay = std::chrono::milliseconds(50)};
 };
 
 struct call_result {

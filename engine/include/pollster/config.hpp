@@ -13,7 +13,6 @@
 
 namespace pollster {
 
-using namespace std::chrono_literals;
 using duration = std::chrono::nanoseconds;
 
 struct tls_options {
@@ -34,11 +33,11 @@ struct tls_options {
 /// from [max(min_delay, ceiling*(1-jitter)), ceiling], ceiling = min(max_delay,
 /// initial*multiplier^n). jitter 1.0 is "full jitter".
 struct backoff_policy {
-  duration initial = 1s;
+  duration initial = std::chrono::seconds(1);
   double multiplier = 1.5;
-  duration max_delay = 20s;
+  duration max_delay = std::chrono::seconds(20);
   double jitter = 1.0;
-  duration min_delay = 100ms;
+  duration min_delay = std::chrono::milliseconds(100);
   /// wait_options::poll only: place the polls of a wait without progress
   /// where this client's past completions say they are due (the hazard of
   /// completion by age, learned from every wait of the client: fewer requests
@@ -106,7 +105,7 @@ struct client_config {
   /// in all: keep this small).
   std::size_t pool_size = 8;
   /// Bound on each request's connect + handshake + write + read.
-  duration request_timeout = 30s;
+  duration request_timeout = std::chrono::seconds(30);
   /// Requests per second toward this cluster (token bucket); 0: unlimited.
   double rate_limit = 0;
   /// Burst of the token bucket; 0: one second's worth.
@@ -126,8 +125,11 @@ struct client_config {
   /// One ListAsyncResults for every wait, or a poll per wait.
   fan_in_options fan_in{};
   /// Reconnect backoff of a pooled connection after a failed connect.
-  backoff_policy reconnect{.initial = 100ms, .multiplier = 2.0, .max_delay = 10s,
-                           .jitter = 1.0, .min_delay = 10ms};
+  backoff_policy reconnect{.initial = std::chrono::milliseconds(100),
+                           .multiplier = 2.0,
+                           .max_delay = std::chrono::seconds(10),
+                           .jitter = 1.0,
+                           .min_delay = std::chrono::milliseconds(10)};
 };
 
 /// Progress of a running operation: the `details` object as raw JSON (a view
@@ -141,19 +143,22 @@ struct progress {
 
 struct wait_options {
   /// Give up after this long (timed_out outcome); 0: no deadline.
-  duration deadline = 1h;
+  duration deadline = std::chrono::hours(1);
   /// Spacing of polls while the operation runs: learned from the client's
   /// completions (see backoff_policy::learned), a percentComplete's
   /// prediction first.
   backoff_policy poll{.learned = true};
   /// Spacing of retries after transient errors.
-  backoff_policy retry{.initial = 200ms, .multiplier = 2.0, .max_delay = 10s,
-                       .jitter = 1.0, .min_delay = 50ms};
+  backoff_policy retry{.initial = std::chrono::milliseconds(200),
+                       .multiplier = 2.0,
+                       .max_delay = std::chrono::seconds(10),
+                       .jitter = 1.0,
+                       .min_delay = std::chrono::milliseconds(50)};
   purge_policy purge = purge_policy::after_delivery;
   /// Re-polls that must also say "no such handle" before gone is reported
   /// (it has been seen transiently during upgrades), and their spacing.
   int gone_confirmations = 2;
-  duration gone_confirm_delay = 1s;
+  duration gone_confirm_delay = std::chrono::seconds(1);
   /// The operation's resultType ("Clone", "BulkVolume", ...) when known
   /// (start_and_wait sets it from the method): a list is filtered by
   /// asyncResultTypes when every wait of the client knows its type.

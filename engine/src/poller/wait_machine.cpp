@@ -111,6 +111,16 @@ wait_machine::action wait_machine::on_fatal() noexcept {
   return {step::finish, {}, outcome_kind::failed};
 }
 
+wait_machine::action wait_machine::on_failure(time_point now, verdict v,
+                                              duration retry_after) noexcept {
+  switch (v) {
+    case verdict::gone: return on_gone(now);
+    case verdict::retry: return on_transient(now, retry_after);
+    case verdict::fatal: break;
+  }
+  return on_fatal();
+}
+
 wait_machine::action wait_machine::on_cancelled() noexcept {
   return {step::finish, {}, outcome_kind::cancelled};
 }

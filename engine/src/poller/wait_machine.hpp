@@ -9,6 +9,7 @@
 #include "pollster/outcome.hpp"
 #include "poller/completion_model.hpp"
 #include "poller/rng.hpp"
+#include "protocol/classify.hpp"
 
 namespace pollster::detail {
 
@@ -46,6 +47,8 @@ class wait_machine {
   /// A transient failure; `retry_after` is the server's Retry-After (0: none).
   action on_transient(time_point now, duration retry_after) noexcept;
   action on_fatal() noexcept;
+  /// A classified failure (protocol/classify): gone, transient or fatal.
+  action on_failure(time_point now, verdict v, duration retry_after = {}) noexcept;
   action on_cancelled() noexcept;
   action on_woken(time_point now) noexcept;
   /// Fan-in: a list did not show the handle (or showed it unreadable):

@@ -39,4 +39,8 @@ classification classify_http_status(int status) noexcept {
   return {verdict::fatal, make_error_code(error::unexpected_http_status)};
 }
 
+classification classify_failure(std::error_code ec) noexcept {
+  return {is_retryable(ec) ? verdict::retry : verdict::fatal, ec};
+}
+
 }  // namespace pollster::detail

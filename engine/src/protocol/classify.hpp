@@ -1,5 +1,6 @@
-// What an answer means for the wait: the retry rules of element-api.md in one
-// place. Pure functions, unit-tested.
+// What an answer, or the lack of one, means for a wait, a list, a call or a
+// release: the retry rules of element-api.md in one place. Pure functions,
+// unit-tested.
 #pragma once
 
 #include <string_view>
@@ -23,5 +24,10 @@ classification classify_method_error(std::string_view name) noexcept;
 
 /// An HTTP status other than 200.
 classification classify_http_status(int status) noexcept;
+
+/// A request that got no usable answer (connect, TLS, timeout, a dropped
+/// connection, bytes that are not JSON-RPC, an unasked answer): retry when
+/// pollster::is_retryable says so, else fatal. `ec` is kept as it is.
+classification classify_failure(std::error_code ec) noexcept;
 
 }  // namespace pollster::detail

@@ -32,6 +32,14 @@ void pool_state::release(std::size_t slot, bool open) noexcept {
   --busy_;
 }
 
+pool_state::handoff pool_state::release_and_hand_off(std::size_t slot, bool open, bool waiters,
+                                                     bool work_due) noexcept {
+  release(slot, open);
+  if (waiters) return {acquire()};
+  if (work_due) return {};  // under load the watchdog stays armed for the next request
+  return {std::nullopt, true, busy_ == 0};
+}
+
 void pool_state::connect_succeeded(std::size_t slot) noexcept {
   slots_[slot].open = true;
   slots_[slot].failures = 0;

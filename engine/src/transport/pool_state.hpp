@@ -1,6 +1,7 @@
 // The decisions of a cluster's connection pool, without I/O: which slot a
-// request uses, when a broken slot may reconnect. The FIFO of requests
-// waiting for a slot lives in the client (it holds timers).
+// request uses, who gets a freed slot, when a broken slot may reconnect. The
+// FIFO of requests waiting for a slot lives in the client (its nodes hold
+// timers); this class says when to serve its head.
 #pragma once
 
 #include <chrono>
@@ -22,8 +23,27 @@ class pool_state {
   /// A free slot for a request: an open idle one first (keep-alive reuse),
   /// else the closed one allowed to reconnect soonest. nullopt: all busy.
   std::optional<std::size_t> acquire() noexcept;
+  /// A free slot only if no request queues before this one (FIFO: a
+  /// newcomer never overtakes a waiter). nullopt: join the queue.
+  std::optional<std::size_t> acquire_in_turn(bool others_waiting) noexcept {
+    return others_waiting ? std::nullopt : acquire();
+  }
   /// The request is done with `slot`; `open`: its connection is still usable.
   void release(std::size_t slot, bool open) noexcept;
+
+  /// What follows the end of a request on a slot.
+  struct handoff {
+    /// A slot for the oldest waiting request (handed straight to it).
+    std::optional<std::size_t> to_oldest_waiter;
+    /// Nothing is due: the slot's idle connection must not keep a watchdog
+    /// timer pending (it would keep the io_context running).
+    bool stop_watching = false;
+    /// ... and no slot is busy: no connection may keep one.
+    bool stop_all_watching = false;
+  };
+  /// release(), then: a waiter gets a slot first; else, with no work due
+  /// (`work_due`: waits ready to poll), the watchdogs stop.
+  handoff release_and_hand_off(std::size_t slot, bool open, bool waiters, bool work_due) noexcept;
 
   /// A closed slot may not connect before this (jittered reconnect backoff).
   time_point connect_not_before(std::size_t slot) const noexcept { return slots_[slot].not_before; }
