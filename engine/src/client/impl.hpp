@@ -225,6 +225,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     detail::connection& conn() const { return *c_->conns[slot_]; }
     /// The answer's body (request_path.cpp: the connection's receive buffer).
     const detail::padded_buffer& body() const;
+    /// The answer has been acted on: a big body's memory goes back now.
+    void trim_body() noexcept;
     explicit operator bool() const { return c_ != nullptr; }
 
    private:

@@ -220,6 +220,7 @@ asio::awaitable<void> client::impl::run_lister() {
         list_failed(steady::now(), std::string(env.error.name) + ": " + std::string(env.error.message),
                     {}, c.what == detail::verdict::retry ? std::error_code{} : c.ec);
       }
+      a.held.trim_body();
       continue;
     }
     ++eng->stats.lists;
@@ -227,6 +228,9 @@ asio::awaitable<void> client::impl::run_lister() {
     last_list_error.clear();
     const std::size_t bytes = body.size();
     on_list_answer(pass, body.data() + body.capacity());
+    // A list's megabytes are not kept while the connection idles until its
+    // next answer (bench/many_clusters.sh: memory per handle).
+    a.held.trim_body();
     a.held.reset();
     fan_in.on_list(steady::now(), bytes, pass.done.size(), a.retry_after);
   }

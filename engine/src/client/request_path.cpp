@@ -28,6 +28,9 @@ client::impl::impl(std::shared_ptr<engine::impl> e, client_config c, endpoint pa
 client::impl::~impl() = default;
 
 const detail::padded_buffer& client::impl::lease::body() const { return conn().body(); }
+void client::impl::lease::trim_body() noexcept {
+  conn().trim_body(detail::padded_buffer::kept_capacity);
+}
 
 void client::impl::cut_request(wait_state& w) {
   if (w.conn_in_use)

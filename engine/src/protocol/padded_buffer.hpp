@@ -21,6 +21,9 @@ class padded_buffer {
   /// soon serve a list's megabytes from the heap, where they fragment it and
   /// stay resident after the answer is gone.
   static constexpr std::size_t mapped_from = 128 * 1024;
+  /// What a connection keeps between answers (a poll's answer fits many
+  /// times over); more is given back once an answer has been acted on.
+  static constexpr std::size_t kept_capacity = 64 * 1024;
 
   padded_buffer() = default;
   padded_buffer(const padded_buffer&) = delete;

@@ -57,6 +57,9 @@ class connection {
   void stop_watching() noexcept;
 
   const padded_buffer& body() const noexcept { return body_; }
+  /// Done with the answer: a buffer grown past `keep` (a big list) is given
+  /// back now, not when the connection next carries an answer.
+  void trim_body(std::size_t keep) noexcept { body_.clear_and_trim(keep); }
   /// Scratch space to assemble the next request in; reused.
   std::string& request_buffer() noexcept { return request_; }
   std::uint64_t requests_served() const noexcept { return served_; }

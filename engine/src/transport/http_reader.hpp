@@ -17,12 +17,8 @@ class http_reader : public boost::beast::http::basic_parser<false> {
   using error_code = boost::beast::error_code;
   using string_view = boost::beast::string_view;
 
-  /// Buffers larger than this are given back before the next answer (the
-  /// last one's views are dead by then): polls fit many times over.
-  static constexpr std::size_t kept_capacity = 64 * 1024;
-
   http_reader(padded_buffer& body, std::size_t body_limit) : body_(body) {
-    body_.clear_and_trim(kept_capacity);
+    body_.clear_and_trim(padded_buffer::kept_capacity);
     this->body_limit(body_limit);
     this->header_limit(16 * 1024);
   }
@@ -50,7 +46,7 @@ class http_reader : public boost::beast::http::basic_parser<false> {
   void on_body_init_impl(boost::optional<std::uint64_t> const& length, error_code&) override {
     // Small answers grow the buffer by doubling (a poll's answer a byte longer
     // than the last must not allocate); a big one gets its exact size.
-    if (length && *length > kept_capacity) body_.reserve_exact(static_cast<std::size_t>(*length));
+    if (length && *length > padded_buffer::kept_capacity) body_.reserve_exact(static_cast<std::size_t>(*length));
     else if (length) body_.reserve(static_cast<std::size_t>(*length));
   }
   std::size_t on_body_impl(string_view s, error_code&) override {
