@@ -429,19 +429,27 @@ void add_load_flags(CLI::App& app, load_options& o) {
             "how each cluster's waits learn of their operations: auto (default: one ListAsyncResults or "
             "per-handle polls, whichever costs the cluster less) | list | per-handle",
             "POLLSTER_FAN_IN");
-  text_flag(app, o, {"--clusters"}, o.clusters,
-            "embedded simulator: N simulated clusters, each on its own listener with its own jobs; the "
-            "handles spread over them, one engine client each (default 1; with several --target: their count)");
-  text_flag(app, o, {"--jobs"}, o.jobs,
-            "N operations in all, every one outstanding from the start and none replaced; the run ends when "
-            "they all ended (or --duration passes). Embedded simulator: the jobs are created at the start "
-            "with --sim-job-duration (default: the plain closed loop)");
-  text_flag(app, o, {"--other-results"}, o.other_results,
-            "embedded simulator: N completed results of other clients kept on each cluster, listed by "
-            "ListAsyncResults like ours (default 0)");
-  text_flag(app, o, {"--sim-running-details"}, o.sim_running_details,
-            "embedded simulator: details of a running result: progress (percentComplete; default) | empty "
-            "({}: the engine has no progress to predict from)");
+  // The fan-in and embedded-simulator flags: name, where it goes, help.
+  const struct {
+    const char* name;
+    std::string* value;
+    const char* help;
+  } sim_flags[] = {
+      {"--clusters", &o.clusters,
+       "embedded simulator: N simulated clusters, each on its own listener with its own jobs; the handles "
+       "spread over them, one engine client each (default 1; with several --target: their count)"},
+      {"--jobs", &o.jobs,
+       "N operations in all, every one outstanding from the start and none replaced; the run ends when "
+       "they all ended (or --duration passes). Embedded simulator: the jobs are created at the start with "
+       "--sim-job-duration (default: the plain closed loop)"},
+      {"--other-results", &o.other_results,
+       "embedded simulator: N completed results of other clients kept on each cluster, listed by "
+       "ListAsyncResults like ours (default 0)"},
+      {"--sim-running-details", &o.sim_running_details,
+       "embedded simulator: details of a running result: progress (percentComplete; default) | empty "
+       "({}: the engine has no progress to predict from)"},
+  };
+  for (const auto& f : sim_flags) text_flag(app, o, {f.name}, *f.value, f.help);
   app.add_flag("--no-progress", o.no_progress, "no progress line on standard error");
   o.flag_names.push_back("--no-progress");
   app.add_flag("--no-id-check", o.no_id_check,
