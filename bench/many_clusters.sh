@@ -16,6 +16,10 @@
 #
 # usage: bench/many_clusters.sh [BUILD_DIR] [CLUSTERS] [JOBS] [FAN_IN]
 #        (default build 100 400000 auto; JOB_DURATION=uniform:30s:90s)
+# RSS_SERIES=FILE also writes FILE.JOBS: "seconds VmRSS_KiB", one line a second
+# (what is held before the completions, and after). The peak is the last
+# VmHWM read (within a second of the end). glibc's retained heap shows with
+#   GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072:glibc.malloc.mmap_threshold=131072
 set -euo pipefail
 build="${1:-build}"
 clusters="${2:-100}"
@@ -61,10 +65,23 @@ start_sims() {  # fresh simulators for each run: both see the same server state
 
 run() {  # run JOBS OUT
   start_sims
-  /usr/bin/time -f '%M' -o "$tmp/rss-$1" "$pollster" load "${targets[@]}" --insecure \
+  "$pollster" load "${targets[@]}" --insecure \
     --password-file "$tmp/pw" --fan-in "$fan_in" --jobs "$1" --connections "$((clusters * 2))" \
-    --duration 10m --no-progress --json "$2" > "$tmp/out-$1" 2> "$tmp/err-$1" || {
-    cat "$tmp/out-$1" "$tmp/err-$1" >&2; exit 1; }
+    --duration 10m --no-progress --json "$2" > "$tmp/out-$1" 2> "$tmp/err-$1" &
+  local lp=$! t0 rc=0
+  t0=$(date +%s.%N)
+  : > "$tmp/series-$1"
+  # VmRSS once a second (and the peak VmHWM at the end): when the memory is held.
+  while kill -0 "$lp" 2>/dev/null; do
+    echo "$(date +%s.%N) $t0 $(awk '/VmRSS/{print $2}' "/proc/$lp/status" 2>/dev/null)" >> "$tmp/series-$1"
+    awk '/VmHWM/{print $2}' "/proc/$lp/status" > "$tmp/rss-$1.now" 2>/dev/null && mv "$tmp/rss-$1.now" "$tmp/rss-$1"
+    sleep 1
+  done
+  wait "$lp" || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$tmp/out-$1" "$tmp/err-$1" >&2; exit 1; }
+  if [ -n "${RSS_SERIES:-}" ]; then
+    awk '{printf "%.0f %s\n", $1 - $2, $3}' "$tmp/series-$1" > "$RSS_SERIES.$1"
+  fi
 }
 
 run "$small" "$tmp/small.json"
