@@ -17,6 +17,7 @@
 
 #include "pollster/endpoint.hpp"
 #include "poller/backoff.hpp"
+#include "poller/completion_model.hpp"
 #include "poller/rng.hpp"
 #include "poller/wait_machine.hpp"
 #include "protocol/request_encoder.hpp"
@@ -123,6 +124,31 @@ void BM_WaitMachine_RunningCycle(benchmark::State& state) {
       state.SkipWithError("on_woken did not poll");
       break;
     }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+// The learned schedule's share of one poll of a running wait, with a model
+// that has learned (4,096 completions of 2-20 s): the observation, then the
+// next poll's age. Its refresh (120 bins of exp/sqrt) is amortized over the
+// observations between two.
+void BM_CompletionModel_Poll(benchmark::State& state) {
+  detail::completion_model m;
+  detail::rng r(11);
+  for (int i = 0; i < 4096; ++i) {
+    const double d = 2 + 18 * r.unit();
+    m.running(0, d - 1);
+    m.completed(d - 1, d + 1);
+  }
+  double age = 0.5;
+  for (auto _ : state) {
+    const double next = m.next_poll_age(age);
+    if (!(next > age)) {
+      state.SkipWithError("next_poll_age is not later than now");
+      break;
+    }
+    m.running(age, next);
+    age = next < 20 ? next : 0.5;  // a new wait once past the longest job
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
@@ -281,6 +307,7 @@ BENCHMARK(BM_Encode_Call);
 BENCHMARK(BM_Backoff_Draw);
 BENCHMARK(BM_WaitMachine_RunningCycle);
 BENCHMARK(BM_WaitMachine_Lifecycle);
+BENCHMARK(BM_CompletionModel_Poll);
 BENCHMARK(BM_Timers_ArmFire)->Arg(1000)->Arg(kMillion)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_Timers_OneAmongSleepers)->Arg(1000)->Arg(kMillion);
 BENCHMARK(BM_Timers_MillionCoroutines)->Arg(kMillion)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);

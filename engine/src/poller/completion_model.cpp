@@ -21,19 +21,30 @@ constexpr double prior_hazard = 1.0 / 20;  // per second
 // Halve what was learned past this many completions: the model follows a
 // cluster whose jobs change.
 constexpr double decay_at = 8192;
-// Refresh the derived table after this many observations (a refresh is ~56
-// exp/sqrt; a poll costs far more).
-constexpr int refresh_every = 8;
+// Refresh the derived table (120 bins: exp, expm1, sqrt each, a few µs)
+// after this many observations: every 8 while little is learned, when each
+// observation moves the table, and rarer as completions accumulate, when one
+// observation barely does: at the decay's 8,192 completions, every 512. A
+// refresh per 8 polls cost about 1 µs per poll with many waits.
+constexpr double refresh_share = 1.0 / 16;  // of the completions learned
+constexpr int refresh_min = 8, refresh_max = 512;
+
+// The bin edges, computed once: edge() is asked about ten times per
+// observation and per next_poll_age, and 240 times per refresh.
+const std::array<double, completion_model::bins + 1> edges = [] {
+  std::array<double, completion_model::bins + 1> e{};
+  for (int i = 1; i <= completion_model::bins; ++i) e[i] = first_edge * std::pow(growth, i - 1);
+  return e;
+}();
+const double log_growth = std::log(growth);
 
 }  // namespace
 
-double completion_model::edge(int i) noexcept {
-  return i <= 0 ? 0.0 : first_edge * std::pow(growth, i - 1);
-}
+double completion_model::edge(int i) noexcept { return edges[std::clamp(i, 0, bins)]; }
 
 int completion_model::bin_of(double age) noexcept {
   if (!(age >= first_edge)) return 0;
-  const int i = 1 + static_cast<int>(std::floor(std::log(age / first_edge) / std::log(growth)));
+  const int i = 1 + static_cast<int>(std::floor(std::log(age / first_edge) / log_growth));
   return std::clamp(i, 1, bins - 1);
 }
 
@@ -112,6 +123,8 @@ void completion_model::refresh() noexcept {
 }
 
 double completion_model::next_poll_age(double age) noexcept {
+  const int refresh_every =
+      std::clamp(static_cast<int>(total_events_ * refresh_share), refresh_min, refresh_max);
   if (!fresh_ || changes_since_refresh_ >= refresh_every) refresh();
   age = std::max(age, 0.0);
   if (age >= edge(bins)) return std::numeric_limits<double>::infinity();
