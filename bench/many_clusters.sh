@@ -20,6 +20,9 @@
 # (what is held before the completions, and after). The peak is the last
 # VmHWM read (within a second of the end). glibc's retained heap shows with
 #   GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072:glibc.malloc.mmap_threshold=131072
+# JSON_OUT=FILE keeps the big run's `--json` report.
+# WRAP="heaptrack -o FILE" runs the big run's `pollster load` under that
+# command (a heap profile of the peak; its RSS figures are then the wrapper's).
 set -euo pipefail
 build="${1:-build}"
 clusters="${2:-100}"
@@ -65,7 +68,9 @@ start_sims() {  # fresh simulators for each run: both see the same server state
 
 run() {  # run JOBS OUT
   start_sims
-  "$pollster" load "${targets[@]}" --insecure \
+  local wrap=()
+  [ "$1" = "$jobs" ] && [ -n "${WRAP:-}" ] && read -r -a wrap <<<"$WRAP"
+  "${wrap[@]}" "$pollster" load "${targets[@]}" --insecure \
     --password-file "$tmp/pw" --fan-in "$fan_in" --jobs "$1" --connections "$((clusters * 2))" \
     --duration 10m --no-progress --json "$2" > "$tmp/out-$1" 2> "$tmp/err-$1" &
   local lp=$! t0 rc=0
@@ -86,6 +91,7 @@ run() {  # run JOBS OUT
 
 run "$small" "$tmp/small.json"
 run "$jobs" "$tmp/big.json"
+[ -z "${JSON_OUT:-}" ] || cp "$tmp/big.json" "$JSON_OUT"
 python3 - "$tmp/small.json" "$tmp/big.json" "$(cat "$tmp/rss-$small")" "$(cat "$tmp/rss-$jobs")" "$small" "$jobs" <<'PY'
 import json, sys
 small, big = (json.load(open(p)) for p in sys.argv[1:3])

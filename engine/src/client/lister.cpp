@@ -11,6 +11,22 @@
 
 namespace pollster {
 
+namespace {
+
+// The parser lists go through: one per thread, not the engine's. A parser
+// keeps the capacity of the biggest answer it has read (simdjson's
+// structural index: about 4 bytes per byte of answer), so one per engine held
+// a list's worth each in a process with one engine per cluster (`pollster
+// load`: 100 of them, bench/many_clusters.sh). A list is parsed and acted on
+// without a suspension, and nothing it leaves in the parser is read after
+// on_list_answer, so every engine of the thread can share it.
+detail::answer_parser& list_parser() {
+  thread_local detail::answer_parser parser;
+  return parser;
+}
+
+}  // namespace
+
 // How often a wait would be polled on its own: twice its poll backoff's
 // first delay, on average over the waits (the default, 1 s x 1.5^n,
 // averages about 2 s over jobs of 2-20 s: the loop fan-in competes with).
@@ -206,8 +222,8 @@ asio::awaitable<void> client::impl::run_lister() {
     detail::envelope_view env;
     detail::list_summary summary;
     const detail::list_sink sink{&pass, &list_pass::wants, &list_pass::entry};
-    const auto ec = eng->parser.parse_list_async_results(body.data(), body.size(),
-                                                         body.capacity(), env, sink, summary);
+    const auto ec = list_parser().parse_list_async_results(body.data(), body.size(),
+                                                           body.capacity(), env, sink, summary);
     const bool unasked_answer = !ec && unasked(a, env);
     if (ec || unasked_answer || env.is_error) {
       // Nothing of a bad answer is acted on: its staged outcomes go unused.
