@@ -200,10 +200,16 @@ asio::awaitable<exchange_result> connection::connect(time_point deadline) {
     // closes the socket, and the pending wait ends with an error.
     const deadline_scope scope = start_deadline(deadline);
     boost::system::error_code hec;
-    tls_io io = ssl_->handshake();
-    while (io.wait && !(hec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_)))
-      io = ssl_->handshake();
-    if (!hec) hec = io.ec;
+    // co_await only in a statement of its own, here and below: written inside
+    // `&&` or `?:`, this build (GCC 12) waited for readability after an
+    // SSL_read that had returned data, and hung against nginx.
+    for (tls_io io = ssl_->handshake(); !hec; io = ssl_->handshake()) {
+      if (!io.wait) {
+        hec = io.ec;
+        break;
+      }
+      hec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_);
+    }
     if (hec || timed_out_) {
       auto r = timed_out_ ? failure(error::request_timeout, "TLS handshake timed out")
                           : handshake_failure(ssl, hec);
@@ -261,8 +267,8 @@ asio::awaitable<exchange_result> connection::do_exchange(std::string_view reques
     while (!left.empty() && !wec) {
       const tls_io io = ssl_->write(left.data(), left.size());
       left.remove_prefix(io.bytes);
-      wec = io.wait ? waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_)
-                    : io.ec;
+      wec = io.ec;
+      if (io.wait) wec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_);
     }
   } else {
     auto [e, written] = co_await asio::async_write(tcp(), asio::buffer(request),
@@ -287,6 +293,10 @@ asio::awaitable<exchange_result> connection::do_exchange(std::string_view reques
       // beast::http::async_read's loop, on SSL_read: parse what is buffered,
       // read more when the parser needs it, wait when OpenSSL has none.
       rec = {};
+      // The answer cannot be there yet unless OpenSSL read it ahead: wait for
+      // it before the first SSL_read, not after one that finds nothing (a
+      // recv and an OpenSSL call less per request).
+      bool wait_first = interim == 0 && !ssl_->has_pending();
       for (;;) {
         if (read_buf_.size() > 0) {
           boost::system::error_code pec;
@@ -305,13 +315,20 @@ asio::awaitable<exchange_result> connection::do_exchange(std::string_view reques
           rec = beast::http::error::buffer_overflow;
           break;
         }
+        if (wait_first) {
+          wait_first = false;
+          rec = waited(co_await readiness(tcp().socket(), tls_io{}, *handler_memory_), timed_out_);
+          if (rec) break;
+        }
         auto space = read_buf_.prepare(size);
         const tls_io io = ssl_->read(space.data(), space.size());
         read_buf_.commit(io.bytes);
-        if (io.wait &&
-            (rec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_)))
-          break;
-        if (io.bytes > 0 || io.wait) continue;
+        if (io.wait) {
+          rec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_);
+          if (rec) break;
+          continue;
+        }
+        if (io.bytes > 0) continue;
         if (io.ec == asio::error::eof) {  // close_notify: as beast's read treats EOF
           if (reader->basic_parser<false>::got_some()) {
             boost::system::error_code pec;
