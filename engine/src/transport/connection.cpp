@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -84,15 +85,20 @@ void connection::on_watchdog() {
   watch_until(deadline_);
 }
 
-bool connection::is_open() const noexcept { return open_; }
-
-beast::tcp_stream& connection::tcp() noexcept {
-  return tls_stream_ ? tls_stream_->next_layer() : *plain_;
+connection::deadline_scope connection::start_deadline(time_point deadline) {
+  timed_out_ = false;
+  deadline_ = deadline;
+  if (deadline < watching_until_) watch_until(deadline);
+  return deadline_scope{*this};
 }
+
+bool connection::is_open() const noexcept { return open_; }
 
 void connection::close() noexcept {
   stop_watching();
-  if (!tls_stream_ && !plain_) return;
+  if (!tcp_) return;
+  // The fd number may be reused once closed: OpenSSL must not touch it again.
+  if (ssl_) ssl_->detach();
   beast::error_code ignored;
   // No TLS close_notify: the server does not need it, and waiting for it would
   // need a deadline of its own. Closing the socket cancels pending operations.
@@ -113,7 +119,7 @@ exchange_result failure(error e, std::string detail = {}) {
 // Why a handshake failed, in words an operator can act on. The verify result
 // counts only when verification was on: with a pin or insecure, OpenSSL still
 // records "self-signed" while a handshake fails for another reason (a reset).
-exchange_result handshake_failure(SSL* ssl, const beast::error_code& ec) {
+exchange_result handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
   const long verify = SSL_get_verify_result(ssl);
   if (verify != X509_V_OK && SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE)
     return failure(error::certificate_rejected,
@@ -122,19 +128,29 @@ exchange_result handshake_failure(SSL* ssl, const beast::error_code& ec) {
   return failure(error::tls_handshake_failed, "TLS handshake failed: " + ec.message());
 }
 
+// The socket's readiness, as an OpenSSL call that could not go on asked for.
+// The wait's handler memory is the connection's, as its other operations'.
+auto readiness(tcp::socket& s, const tls_io& io, handler_memory& memory) {
+  return s.async_wait(io.want,
+                      asio::bind_allocator(handler_allocator<std::byte>(memory), use_nothrow));
+}
+
+// Why a readiness wait ended the operation: its error, or the deadline
+// (the watchdog closed the socket after the wait had completed).
+boost::system::error_code waited(std::tuple<boost::system::error_code> r, bool timed_out) {
+  auto [ec] = r;
+  if (!ec && timed_out) ec = asio::error::operation_aborted;
+  return ec;
+}
+
 }  // namespace
 
 asio::awaitable<exchange_result> connection::connect(time_point deadline) {
   close();
   served_ = 0;
   read_buf_.clear();
-  if (tls_ctx_) {
-    tls_stream_ = std::make_unique<tls_stream>(ex_, *tls_ctx_);
-    plain_.reset();
-  } else {
-    plain_ = std::make_unique<beast::tcp_stream>(ex_);
-    tls_stream_.reset();
-  }
+  ssl_.reset();
+  tcp_ = std::make_unique<beast::tcp_stream>(ex_);
 
   // Connect: IP literals skip the resolver.
   tcp().expires_at(deadline);
@@ -160,8 +176,17 @@ asio::awaitable<exchange_result> connection::connect(time_point deadline) {
   }
   tcp().socket().set_option(tcp::no_delay(true), ec);
 
-  if (tls_stream_) {
-    SSL* ssl = tls_stream_->native_handle();
+  if (tls_ctx_) {
+    // OpenSSL reads and writes the socket itself (tls_session.hpp); the fd is
+    // non-blocking so that a call that would block says so instead.
+    tcp().expires_never();
+    tcp().socket().non_blocking(true, ec);
+    if (ec) {
+      close();
+      co_return failure(error::connect_failed, "connect to " + ep_.host_header() + ": " + ec.message());
+    }
+    ssl_ = std::make_unique<tls_session>(tls_ctx_->native_handle(), tcp().socket().native_handle());
+    SSL* ssl = ssl_->native_handle();
     const bool verify = !tls_.insecure_skip_verify && tls_.pin_sha256.empty();
     if (!ep_.host_is_ip()) SSL_set_tlsext_host_name(ssl, ep_.host.c_str());  // SNI
     if (verify) {
@@ -171,10 +196,23 @@ asio::awaitable<exchange_result> connection::connect(time_point deadline) {
       else
         SSL_set1_host(ssl, ep_.host.c_str());
     }
-    auto [hec] = co_await tls_stream_->async_handshake(asio::ssl::stream_base::client, use_nothrow);
-    if (hec) {
-      auto r = hec == beast::error::timeout ? failure(error::request_timeout, "TLS handshake timed out")
-                                            : handshake_failure(ssl, hec);
+    // The handshake's deadline is the watchdog's, as a request's is: it
+    // closes the socket, and the pending wait ends with an error.
+    const deadline_scope scope = start_deadline(deadline);
+    boost::system::error_code hec;
+    // co_await only in a statement of its own, here and below: written inside
+    // `&&` or `?:`, this build (GCC 12) waited for readability after an
+    // SSL_read that had returned data, and hung against nginx.
+    for (tls_io io = ssl_->handshake(); !hec; io = ssl_->handshake()) {
+      if (!io.wait) {
+        hec = io.ec;
+        break;
+      }
+      hec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_);
+    }
+    if (hec || timed_out_) {
+      auto r = timed_out_ ? failure(error::request_timeout, "TLS handshake timed out")
+                          : handshake_failure(ssl, hec);
       close();
       co_return r;
     }
@@ -201,27 +239,19 @@ asio::awaitable<exchange_result> connection::connect(time_point deadline) {
 asio::awaitable<exchange_result> connection::exchange(std::string_view request,
                                                       time_point deadline) {
   if (!open_) co_return failure(error::connection_closed, "not connected");
-  if (tls_stream_) co_return co_await do_exchange(*tls_stream_, request, deadline);
-  co_return co_await do_exchange(*plain_, request, deadline);
+  co_return co_await do_exchange(request, deadline);
 }
 
-template <class Stream>
-asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_view request,
+asio::awaitable<exchange_result> connection::do_exchange(std::string_view request,
                                                          time_point deadline) {
-  timed_out_ = false;
-  deadline_ = deadline;
-  struct idle_on_exit {
-    time_point& d;
-    ~idle_on_exit() { d = time_point::max(); }
-  } idle{deadline_};
-  if (deadline < watching_until_) watch_until(deadline);
+  const deadline_scope scope = start_deadline(deadline);
   const bool reused = served_ > 0;
   // Bytes waiting on a kept-alive connection before we asked anything were
   // not meant for this request (an unasked answer, a close): never read them
   // as its answer. Treated like a stale connection: a fresh one is used.
   if (reused) {
     boost::system::error_code aec;
-    if (tcp().socket().available(aec) > 0 || aec) {
+    if (tcp().socket().available(aec) > 0 || aec || (ssl_ && ssl_->has_pending())) {
       close();
       auto f = failure(error::connection_closed, "unasked bytes on a kept-alive connection");
       f.stale = true;
@@ -230,8 +260,21 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
   }
   // Each request's write and read reuse this connection's handler memory.
   const handler_allocator<std::byte> memory(*handler_memory_);
-  auto [wec, written] = co_await asio::async_write(s, asio::buffer(request),
+  boost::system::error_code wec;
+  if (ssl_) {
+    // Usually one SSL_write, no wait: the socket takes the request at once.
+    std::string_view left = request;
+    while (!left.empty() && !wec) {
+      const tls_io io = ssl_->write(left.data(), left.size());
+      left.remove_prefix(io.bytes);
+      wec = io.ec;
+      if (io.wait) wec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_);
+    }
+  } else {
+    auto [e, written] = co_await asio::async_write(tcp(), asio::buffer(request),
                                                    asio::bind_allocator(memory, use_nothrow));
+    wec = e;
+  }
   if (wec) {
     close();
     if (timed_out_) co_return failure(error::request_timeout, "write timed out");
@@ -246,10 +289,65 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
   std::size_t read = 0;
   for (int interim = 0;; ++interim) {
     reader.emplace(body_, body_limit_);
-    auto [e, n] = co_await beast::http::async_read(s, read_buf_, *reader,
-                                                   asio::bind_allocator(memory, use_nothrow));
-    rec = e;
-    read += n;
+    if (ssl_) {
+      // beast::http::async_read's loop, on SSL_read: parse what is buffered,
+      // read more when the parser needs it, wait when OpenSSL has none.
+      rec = {};
+      // The answer cannot be there yet unless OpenSSL read it ahead: wait for
+      // it before the first SSL_read, not after one that finds nothing (a
+      // recv and an OpenSSL call less per request).
+      bool wait_first = interim == 0 && !ssl_->has_pending();
+      for (;;) {
+        if (read_buf_.size() > 0) {
+          boost::system::error_code pec;
+          const std::size_t used = reader->put(read_buf_.data(), pec);
+          read_buf_.consume(used);
+          read += used;
+          if (!pec && reader->is_done()) break;
+          if (pec && pec != beast::http::error::need_more) {
+            rec = pec;
+            break;
+          }
+          if (!pec && used > 0) continue;  // progress: parse the rest before reading more
+        }
+        const std::size_t size = beast::read_size(read_buf_, 65536);
+        if (size == 0) {
+          rec = beast::http::error::buffer_overflow;
+          break;
+        }
+        if (wait_first) {
+          wait_first = false;
+          rec = waited(co_await readiness(tcp().socket(), tls_io{}, *handler_memory_), timed_out_);
+          if (rec) break;
+        }
+        auto space = read_buf_.prepare(size);
+        const tls_io io = ssl_->read(space.data(), space.size());
+        read_buf_.commit(io.bytes);
+        if (io.wait) {
+          rec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_);
+          if (rec) break;
+          continue;
+        }
+        if (io.bytes > 0) continue;
+        if (io.ec == asio::error::eof) {  // close_notify: as beast's read treats EOF
+          if (reader->basic_parser<false>::got_some()) {
+            boost::system::error_code pec;
+            reader->put_eof(pec);
+            rec = pec;
+          } else {
+            rec = beast::http::error::end_of_stream;
+          }
+          break;
+        }
+        rec = io.ec;
+        break;
+      }
+    } else {
+      auto [e, n] = co_await beast::http::async_read(tcp(), read_buf_, *reader,
+                                                     asio::bind_allocator(memory, use_nothrow));
+      rec = e;
+      read += n;
+    }
     if (rec || reader->status() < 100 || reader->status() >= 200 || reader->status() == 101 ||
         interim == 8)
       break;
@@ -283,7 +381,7 @@ asio::awaitable<exchange_result> connection::do_exchange(Stream& s, std::string_
   r.retry_after = reader->retry_after();
   // Bytes after the answer were not asked for: the connection is out of
   // step, and they must never be read as the next request's answer.
-  r.reusable = reader->keep_alive() && read_buf_.size() == 0;
+  r.reusable = reader->keep_alive() && read_buf_.size() == 0 && !(ssl_ && ssl_->has_pending());
   if (!r.reusable) close();
   co_return r;
 }

@@ -6,7 +6,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -19,6 +18,7 @@
 #include "pollster/config.hpp"
 #include "pollster/endpoint.hpp"
 #include "protocol/padded_buffer.hpp"
+#include "transport/tls_session.hpp"
 
 namespace pollster::detail {
 
@@ -39,7 +39,6 @@ struct exchange_result {
 class connection {
  public:
   using time_point = std::chrono::steady_clock::time_point;
-  using tls_stream = boost::asio::ssl::stream<boost::beast::tcp_stream>;
 
   connection(boost::asio::any_io_executor ex, boost::asio::ssl::context* tls_ctx,
              const endpoint& ep, const tls_options& tls, std::size_t body_limit);
@@ -65,11 +64,16 @@ class connection {
   std::uint64_t requests_served() const noexcept { return served_; }
 
  private:
-  template <class Stream>
-  boost::asio::awaitable<exchange_result> do_exchange(Stream& s, std::string_view request,
-                                                      time_point deadline);
-  boost::beast::tcp_stream& tcp() noexcept;
+  boost::asio::awaitable<exchange_result> do_exchange(std::string_view request, time_point deadline);
+  boost::beast::tcp_stream& tcp() noexcept { return *tcp_; }
   void watch_until(time_point at);
+  // One step's deadline (a handshake, an exchange) for the watchdog; the
+  // connection is idle again when the scope ends.
+  struct deadline_scope {
+    connection& c;
+    ~deadline_scope() { c.deadline_ = time_point::max(); }
+  };
+  deadline_scope start_deadline(time_point deadline);
   void on_watchdog();
 
   boost::asio::any_io_executor ex_;
@@ -77,8 +81,8 @@ class connection {
   const endpoint& ep_;
   const tls_options& tls_;
   std::size_t body_limit_;
-  std::unique_ptr<tls_stream> tls_stream_;
-  std::unique_ptr<boost::beast::tcp_stream> plain_;
+  std::unique_ptr<boost::beast::tcp_stream> tcp_;  // connect; plain HTTP's reads and writes
+  std::unique_ptr<tls_session> ssl_;               // TLS on tcp_'s socket, when tls_ctx_
   boost::beast::flat_buffer read_buf_;
   padded_buffer body_;
   std::string request_;
