@@ -164,8 +164,9 @@ struct wait_options {
   /// When the complete result is released on the cluster.
   purge_policy purge = purge_policy::after_delivery;
   /// Re-polls that must also say "no such handle" before gone is reported
-  /// (it has been seen transiently during upgrades), and their spacing.
+  /// (it has been seen transiently during upgrades).
   int gone_confirmations = 2;
+  /// The spacing of those re-polls.
   duration gone_confirm_delay = std::chrono::seconds(1);
   /// The operation's resultType ("Clone", "BulkVolume", ...) when known
   /// (start_and_wait sets it from the method): a list is filtered by

@@ -99,5 +99,6 @@ bool is_retryable(std::error_code ec) noexcept;
 
 }  // namespace pollster
 
+/// Lets a pollster::error convert to std::error_code and compare with one.
 template <>
 struct std::is_error_code_enum<pollster::error> : std::true_type {};

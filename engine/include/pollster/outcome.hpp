@@ -83,6 +83,7 @@ struct wait_diagnostics {
   std::string last_details;
 };
 
+/// How one wait ended: what every wait, and start_and_wait, completes with.
 struct outcome {
   /// How the wait ended: which parts below exist.
   outcome_kind kind = outcome_kind::failed;
