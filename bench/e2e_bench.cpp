@@ -151,8 +151,9 @@ void BM_Wait_CompleteAndRelease(benchmark::State& state) {
           ioc,
           [&, h = next++]() -> asio::awaitable<void> {
             outcome o = co_await c.wait(h, w);
-            if (o.kind != outcome_kind::succeeded || o.handle != h || o.result_type != "Clone" ||
-                o.raw_json.empty() || o.polls != 1)
+            if (o.kind != outcome_kind::succeeded || o.handle != h || !o.result() ||
+                o.result()->result_type != "Clone" || o.result()->json.empty() ||
+                o.diagnostics.polls != 1)
               ++wrong;
             if (stopping) co_return;
             ++done;

@@ -67,8 +67,7 @@ outcome refused(std::uint64_t handle, const std::string& why) {
   o.handle = handle;
   o.kind = outcome_kind::failed;
   o.ec = err(error::invalid_config);
-  o.error_name = error_name(o.ec);
-  o.error_message = "invalid wait_options: " + why;
+  o.set_message("invalid wait_options: " + why);
   return o;
 }
 }  // namespace

@@ -260,13 +260,13 @@ class hostile_test : public ::testing::Test {
   void expect_still_works(client& c, std::uint64_t h) {
     srv.clear_fallback();
     const auto o = wait_one(c, h, fast());
-    EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.error_name << ": " << o.error_message;
-    EXPECT_EQ(o.raw_json, complete_result(h));
+    EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.message();
+    EXPECT_EQ(test::completed_json(o), complete_result(h));
   }
 
   void log_observed(const std::string& name, const outcome& o) {
-    std::cout << "[observed] " << name << ": " << to_string(o.kind) << " polls=" << o.polls
-              << " retries=" << o.retries << " error=" << o.error_name << ": " << o.error_message
+    std::cout << "[observed] " << name << ": " << to_string(o.kind) << " polls=" << o.diagnostics.polls
+              << " retries=" << o.diagnostics.retries << " error=" << o.message()
               << "\n";
   }
 
@@ -310,10 +310,10 @@ class retried_test : public case_test<retried_case> {
     srv.script({k.bad, k.bad});
     const auto o = wait_one(c, 101, fast());
     log_observed(std::string(k.name) + " (twice, then valid)", o);
-    EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.error_name << ": " << o.error_message;
-    EXPECT_EQ(o.raw_json, complete_result(101)) << "the valid answer's result, byte for byte";
-    EXPECT_EQ(o.polls, 3);
-    EXPECT_EQ(o.retries, 2);
+    EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.message();
+    EXPECT_EQ(test::completed_json(o), complete_result(101)) << "the valid answer's result, byte for byte";
+    EXPECT_EQ(o.diagnostics.polls, 3);
+    EXPECT_EQ(o.diagnostics.retries, 2);
     expect_still_works(c, 102);
   }
 
@@ -330,16 +330,16 @@ class retried_test : public case_test<retried_case> {
     const auto first = wait_one(c, 200, one);
     log_observed(std::string(k.name) + " (one request)", first);
     EXPECT_EQ(first.kind, outcome_kind::timed_out);
-    EXPECT_EQ(first.polls, 1);
+    EXPECT_EQ(first.diagnostics.polls, 1);
     // The rules retry it, but the deadline cut that retry off before it was
     // sent: retries counts only retries sent (wait_machine).
-    EXPECT_EQ(first.retries, 0);
+    EXPECT_EQ(first.diagnostics.retries, 0);
     bool named = false;
     for (const auto& ec : exchange_errors) named |= ec == k.expect;
-    named |= first.error_message.find(make_error_code(k.expect).message()) != std::string::npos;
-    if (k.says) named = first.error_message.find(k.says) != std::string::npos;
+    named |= first.message().find(make_error_code(k.expect).message()) != std::string::npos;
+    if (k.says) named = first.message().find(k.says) != std::string::npos;
     EXPECT_TRUE(named) << "expected " << make_error_code(k.expect).message() << "; got "
-                       << first.error_message;
+                       << first.message();
 
     // Every poll bad: retried until the deadline, then reported.
     const auto t0 = steady::now();
@@ -348,7 +348,7 @@ class retried_test : public case_test<retried_case> {
     log_observed(std::string(k.name) + " (always)", o);
     EXPECT_EQ(o.kind, outcome_kind::timed_out) << "retried until the deadline, then reported";
     EXPECT_EQ(o.ec, error::deadline_exceeded);
-    EXPECT_GE(o.retries, 1);
+    EXPECT_GE(o.diagnostics.retries, 1);
     EXPECT_LT(took, 4s) << "the deadline holds";
     EXPECT_EQ(c.pool().busy, 0u);
     expect_still_works(c, 202);
@@ -385,11 +385,11 @@ TEST_P(fatal_test, ReportedAtOnceNotRetried) {
   const auto o = wait_one(c, 301, fast());
   log_observed(k.name, o);
   EXPECT_EQ(o.kind, outcome_kind::failed);
-  EXPECT_EQ(o.ec, k.expect) << o.error_name << ": " << o.error_message;
-  EXPECT_EQ(o.polls, 1);
-  EXPECT_EQ(o.retries, 0);
-  EXPECT_FALSE(o.error_message.empty());
-  EXPECT_EQ(o.error_message.find("s3cret-pw"), std::string::npos) << "no secret in errors";
+  EXPECT_EQ(o.ec, k.expect) << o.message();
+  EXPECT_EQ(o.diagnostics.polls, 1);
+  EXPECT_EQ(o.diagnostics.retries, 0);
+  EXPECT_FALSE(o.message().empty());
+  EXPECT_EQ(o.message().find("s3cret-pw"), std::string::npos) << "no secret in errors";
   EXPECT_LT(steady::now() - t0, 2s);
   expect_still_works(c, 302);
 }
@@ -429,13 +429,13 @@ TEST_P(accepted_test, ValidAnswerCompletesFirstTime) {
   srv.script({{k.bytes(401), k.after}});
   const auto o = wait_one(c, 401, fast());
   log_observed(k.name, o);
-  EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.error_name << ": " << o.error_message;
+  EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.message();
   // Trailing whitespace: see RawResultIsByteForByteWithoutTrailingWhitespace.
-  std::string raw = o.raw_json;
+  std::string raw = test::completed_json(o);
   while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t')) raw.pop_back();
   EXPECT_EQ(raw, complete_result(401));
-  EXPECT_EQ(o.polls, 1);
-  EXPECT_EQ(o.retries, 0);
+  EXPECT_EQ(o.diagnostics.polls, 1);
+  EXPECT_EQ(o.diagnostics.retries, 0);
   expect_still_works(c, 402);
 }
 
@@ -499,9 +499,9 @@ TEST_F(hostile_test, NestingWithinTheBoundIsARunningAnswerDeeperIsRetried) {
   log_observed("within-bound nesting in details, then in an unknown member, then 100k deep, "
                "then complete", o);
   EXPECT_EQ(o.kind, outcome_kind::succeeded);
-  EXPECT_EQ(o.raw_json, complete_result(451));
-  EXPECT_EQ(o.polls, 4);
-  EXPECT_EQ(o.retries, 1);
+  EXPECT_EQ(test::completed_json(o), complete_result(451));
+  EXPECT_EQ(o.diagnostics.polls, 4);
+  EXPECT_EQ(o.diagnostics.retries, 1);
   EXPECT_GE(eng->stats().running_answers, 2u);
 }
 
@@ -514,7 +514,7 @@ TEST_F(hostile_test, RawResultIsByteForByteWithoutTrailingWhitespace) {
                            complete_result(461) + R"( , "resultType": "Clone"} })")}});
   const auto o = wait_one(c, 461, fast());
   EXPECT_EQ(o.kind, outcome_kind::succeeded);
-  EXPECT_EQ(o.raw_json, complete_result(461));
+  EXPECT_EQ(test::completed_json(o), complete_result(461));
 }
 
 // ------------------------------------------------------------------ gone ---
@@ -527,7 +527,7 @@ TEST_F(hostile_test, TransientNoSuchPathIsConfirmedNotReported) {
   const auto o = wait_one(c, 501, fast());
   log_observed("xDBNoSuchPath twice, then complete", o);
   EXPECT_EQ(o.kind, outcome_kind::succeeded);
-  EXPECT_EQ(o.polls, 3);
+  EXPECT_EQ(o.diagnostics.polls, 3);
 }
 
 TEST_F(hostile_test, GoneIsReportedAfterConfirmations) {
@@ -540,8 +540,9 @@ TEST_F(hostile_test, GoneIsReportedAfterConfirmations) {
   log_observed("xAsyncHandleDoesNotExist always", o);
   EXPECT_EQ(o.kind, outcome_kind::gone);
   EXPECT_EQ(o.ec, error::handle_gone);
-  EXPECT_EQ(o.error_name, "xAsyncHandleDoesNotExist");
-  EXPECT_EQ(o.polls, 3) << "the first answer and gone_confirmations (2) re-polls";
+  ASSERT_TRUE(o.method_error());
+  EXPECT_EQ(o.method_error()->name, "xAsyncHandleDoesNotExist");
+  EXPECT_EQ(o.diagnostics.polls, 3) << "the first answer and gone_confirmations (2) re-polls";
   expect_still_works(c, 503);
 }
 
@@ -563,16 +564,16 @@ TEST_P(start_test, BadStartAnswerFailsOnceWithoutRetry) {
   ASSERT_TRUE(o);
   log_observed(std::string("CloneVolume: ") + k.name, *o);
   EXPECT_EQ(o->kind, outcome_kind::start_failed);
-  EXPECT_EQ(o->ec, k.expect) << o->error_name << ": " << o->error_message;
-  EXPECT_FALSE(o->error_message.empty());
+  EXPECT_EQ(o->ec, k.expect) << o->message();
+  EXPECT_FALSE(o->message().empty());
   EXPECT_EQ(srv.polls(), 1u) << "a start that may have reached the server is never repeated";
   // The client goes on: a valid start now completes.
   srv.script({{http_answer(R"({"id": 2, "result": {"asyncHandle": 601, "cloneID": 1, "volumeID": 2}})")}});
   o = run<outcome>([&]() { return c.start_and_wait("CloneVolume", R"({"volumeID": 1, "name": "c"})", fast()); });
   ASSERT_TRUE(o);
-  EXPECT_EQ(o->kind, outcome_kind::succeeded) << o->error_name << ": " << o->error_message;
+  EXPECT_EQ(o->kind, outcome_kind::succeeded) << o->message();
   EXPECT_EQ(o->handle, 601u);
-  EXPECT_EQ(o->raw_json, complete_result(601));
+  EXPECT_EQ(test::completed_json(*o), complete_result(601));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -607,13 +608,13 @@ TEST_F(hostile_test, UnsolicitedAnswerAfterAnAnswerIsNotTakenForTheNext) {
   srv.script({{http_answer(complete_body(701)) + http_answer(complete_body(999))}});
   auto o = wait_one(c, 701, fast(), 10s);
   EXPECT_EQ(o.kind, outcome_kind::succeeded);
-  EXPECT_EQ(o.raw_json, complete_result(701));
+  EXPECT_EQ(test::completed_json(o), complete_result(701));
   ioc.run_for(300ms);  // let the release after delivery go
   ioc.restart();
   o = wait_one(c, 702, fast(), 10s);
   log_observed("unsolicited answer for handle 999 after the answer for 701, then wait 702", o);
   EXPECT_EQ(o.kind, outcome_kind::succeeded);
-  EXPECT_EQ(o.raw_json, complete_result(702))
+  EXPECT_EQ(test::completed_json(o), complete_result(702))
       << "handle 702 was given another handle's result (stale bytes on a kept-alive connection)";
 }
 
@@ -623,9 +624,9 @@ TEST_F(hostile_test, InterimContinueAnswerIsSkipped) {
   srv.script({{"HTTP/1.1 100 Continue\r\n\r\n" + http_answer(complete_body(801))}});
   const auto o = wait_one(c, 801, fast(), 10s);
   log_observed("100 Continue before the answer", o);
-  EXPECT_NE(o.kind, outcome_kind::failed) << o.error_name << ": " << o.error_message;
+  EXPECT_NE(o.kind, outcome_kind::failed) << o.message();
   EXPECT_EQ(o.kind, outcome_kind::succeeded);
-  EXPECT_EQ(o.raw_json, complete_result(801));
+  EXPECT_EQ(test::completed_json(o), complete_result(801));
 }
 
 // ------------------------------------------------ cancellation, shutdown ---
@@ -736,8 +737,8 @@ TEST_F(hostile_test, ManyWaitsThroughAHostileMixEachDeliveredOnceAndRight) {
   ASSERT_EQ(remaining, 0);
   for (int i = 0; i < n; ++i) {
     EXPECT_EQ(delivered[i], 1);
-    EXPECT_EQ(out[i].kind, outcome_kind::succeeded) << out[i].error_message;
-    EXPECT_EQ(out[i].raw_json, complete_result(5000 + i));
+    EXPECT_EQ(out[i].kind, outcome_kind::succeeded) << out[i].message();
+    EXPECT_EQ(test::completed_json(out[i]), complete_result(5000 + i));
   }
   EXPECT_LE(c.pool().open, 2u);
 }
@@ -756,8 +757,8 @@ TEST_F(hostile_test, ReplayedAnswersAreNeverTakenForAnotherHandles) {
   client c(*eng, config());
   const auto out = wait_many(*this, c, 40, 8000, fast());
   for (int i = 0; i < 40; ++i) {
-    EXPECT_EQ(out[i].kind, outcome_kind::succeeded) << out[i].error_message;
-    EXPECT_EQ(out[i].raw_json, complete_result(8000 + i)) << "handle " << 8000 + i;
+    EXPECT_EQ(out[i].kind, outcome_kind::succeeded) << out[i].message();
+    EXPECT_EQ(test::completed_json(out[i]), complete_result(8000 + i)) << "handle " << 8000 + i;
   }
   EXPECT_GT(eng->stats().unasked_answers, 0u) << "the replays never reached the engine";
   // A release is tried at most twice (again only after an unasked answer),
@@ -776,7 +777,7 @@ TEST_F(hostile_test, WithoutTheIdCheckAReplayIsTakenForAnotherHandlesResult) {
   client c(*eng, cfg);
   const auto out = wait_many(*this, c, 40, 8100, fast());
   int wrong = 0;
-  for (int i = 0; i < 40; ++i) wrong += out[i].raw_json != complete_result(8100 + i);
+  for (int i = 0; i < 40; ++i) wrong += test::completed_json(out[i]) != complete_result(8100 + i);
   EXPECT_GT(wrong, 0) << "the replays did not reach a waiting request: this setup tests nothing";
 }
 
@@ -786,9 +787,9 @@ TEST_F(hostile_test, AnAnswerWithAnotherIdClosesTheConnectionAndIsRetried) {
   wrong.echo_id = false;
   srv.script({wrong});
   const auto o = wait_one(c, 901, fast());
-  EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.error_message;
-  EXPECT_EQ(o.raw_json, complete_result(901));
-  EXPECT_EQ(o.retries, 1);
+  EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.message();
+  EXPECT_EQ(test::completed_json(o), complete_result(901));
+  EXPECT_EQ(o.diagnostics.retries, 1);
   EXPECT_EQ(eng->stats().unasked_answers, 1u);
   EXPECT_EQ(srv.connections(), 2u) << "the connection that carried it was closed";
 }
@@ -804,8 +805,8 @@ TEST_F(hostile_test, ReleasesThatNeverAnswerDoNotStarvePolls) {
   const auto out = wait_many(*this, c, 20, 9000, fast(5s));
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(out[i].kind, outcome_kind::succeeded) << "handle " << 9000 + i << ": "
-                                                    << out[i].error_message;
-    EXPECT_GE(out[i].polls, 1);
+                                                    << out[i].message();
+    EXPECT_GE(out[i].diagnostics.polls, 1);
   }
   // The releases still pending end by their own bound: the io_context drains.
   ioc.restart();
@@ -826,12 +827,12 @@ TEST_F(hostile_test, ReleasesUnderARateLimitDoNotStarvePolls) {
   cfg.release_timeout = 10ms;  // shorter than a token's wait: every release gives up
   client c(*eng, cfg);
   const auto wave = wait_many(*this, c, 30, 9500, fast(20s));
-  for (const auto& o : wave) EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.error_message;
+  for (const auto& o : wave) EXPECT_EQ(o.kind, outcome_kind::succeeded) << o.message();
   for (int i = 0; i < 10; ++i) step(50ms);  // the 30 releases try, and give up
   // 30 releases' debt would be a second of tokens: past this wait's deadline.
   const auto o = wait_one(c, 9600, fast(600ms));
   EXPECT_EQ(o.kind, outcome_kind::succeeded) << "the poll starved behind the releases' token debt: "
-                                             << o.error_message;
+                                             << o.message();
 }
 
 // fan_in automatic: a cluster that refuses ListAsyncResults (an unknown
@@ -845,9 +846,9 @@ TEST_F(hostile_test, AutomaticFallsBackToPerHandlePollsWhenListsAreRefused) {
       R"({"error": {"code": 500, "message": "Unknown method", "name": "xUnknownMethod"}, "id": 1})")});
   const auto out = wait_many(*this, c, 50, 9700, fast(10s));
   for (int i = 0; i < 50; ++i) {
-    EXPECT_EQ(out[i].kind, outcome_kind::succeeded) << out[i].error_message;
-    EXPECT_FALSE(out[i].from_list);
-    EXPECT_EQ(out[i].raw_json, complete_result(9700 + i));
+    EXPECT_EQ(out[i].kind, outcome_kind::succeeded) << out[i].message();
+    EXPECT_FALSE(out[i].diagnostics.from_list);
+    EXPECT_EQ(test::completed_json(out[i]), complete_result(9700 + i));
   }
   EXPECT_EQ(eng->stats().list_fallbacks, 1u) << "one refusal, one fallback, no list tried again";
   EXPECT_EQ(eng->stats().lists, 0u);
@@ -869,7 +870,7 @@ TEST_F(hostile_test, ForcedListsRefusedForGoodEndTheWaitsFailed) {
   for (const auto& o : out) {
     EXPECT_EQ(o.kind, outcome_kind::failed);
     EXPECT_EQ(o.ec, error::unauthorized);
-    EXPECT_NE(o.error_message.find("ListAsyncResults"), std::string::npos) << o.error_message;
+    EXPECT_NE(o.message().find("ListAsyncResults"), std::string::npos) << o.message();
   }
   EXPECT_LT(steady::now() - t0, 10s) << "not at the deadline: at the first refused list";
 }
@@ -879,7 +880,7 @@ TEST_F(hostile_test, MessagesKeepTheHttpStatus) {
   srv.set_fallback({http_answer("", 429)});
   const auto o = wait_one(c, 950, fast(3s));  // room for a slow handshake (ASan)
   EXPECT_EQ(o.kind, outcome_kind::timed_out);
-  EXPECT_NE(o.error_message.find("HTTP 429"), std::string::npos) << o.error_message;
+  EXPECT_NE(o.message().find("HTTP 429"), std::string::npos) << o.message();
 }
 
 std::vector<outcome> wait_many(hostile_test& t, client& c, int n, std::uint64_t first,

@@ -113,7 +113,7 @@ TEST_F(sim_test, AWaitPastItsDeadlineEndsTimedOutAtOnceAndSendsNothing) {
     c.async_wait(h, past, [&](outcome o) {
       EXPECT_EQ(o.kind, outcome_kind::timed_out);
       EXPECT_EQ(o.ec, error::deadline_exceeded);
-      EXPECT_EQ(o.polls, 0);
+      EXPECT_EQ(o.diagnostics.polls, 0);
       ++ended;
     });
   const auto t0 = std::chrono::steady_clock::now();
@@ -195,7 +195,7 @@ TEST_F(sim_test, StartPersistWaitAcrossEngines) {
   c2.async_wait(started.handle, fast_wait(), [&](outcome r) { o = std::move(r); });
   later.run_for(60s);
   ASSERT_TRUE(o);
-  EXPECT_EQ(o->kind, outcome_kind::succeeded) << o->error_name << ": " << o->error_message;
+  EXPECT_EQ(o->kind, outcome_kind::succeeded) << o->message();
   expect_matches_record(*o);
 }
 
@@ -210,7 +210,7 @@ TEST_F(sim_test, StartAndWaitCarriesTheStartAnswerAndTakesCallOptions) {
   ioc.run_for(60s);
   ioc.restart();
   ASSERT_TRUE(o);
-  EXPECT_EQ(o->kind, outcome_kind::succeeded) << o->error_name << ": " << o->error_message;
+  EXPECT_EQ(o->kind, outcome_kind::succeeded) << o->message();
   EXPECT_NE(o->start_json.find("\"asyncHandle\""), std::string::npos) << o->start_json;
   EXPECT_NE(o->start_json.find("\"cloneID\""), std::string::npos) << o->start_json;
 

@@ -61,8 +61,8 @@ TEST_F(sim_test, ListModeSendsOneRequestPerTickWhateverTheNumberOfWaits) {
   auto out = wait_all(c, handles, fast_wait());
   for (const auto& o : out) {
     expect_matches_record(o);
-    EXPECT_TRUE(o.from_list);
-    EXPECT_EQ(o.polls, 0);
+    EXPECT_TRUE(o.diagnostics.from_list);
+    EXPECT_EQ(o.diagnostics.polls, 0);
   }
   const auto st = eng->stats();
   EXPECT_EQ(st.requests, st.lists + st.releases) << st.lists << " lists, " << st.releases << " releases";
@@ -81,7 +81,7 @@ TEST_F(sim_test, AnOutcomeFromAListIsTheGetAsyncResultAnswerByteForByte) {
   auto out = wait_all(c, handles, opts);
   run([&]() -> asio::awaitable<void> {
     for (const auto& o : out) {
-      EXPECT_TRUE(o.from_list);
+      EXPECT_TRUE(o.diagnostics.from_list);
       auto r = co_await c.call("GetAsyncResult",
                                params().add("asyncHandle", o.handle).add("keepResult", true));
       EXPECT_TRUE(r.ok()) << r.error_message;
@@ -99,7 +99,7 @@ TEST_F(sim_test, AHandleTheListDoesNotShowIsConfirmedPerHandleThenGone) {
   for (std::size_t i = 0; i + 1 < out.size(); ++i) expect_matches_record(out[i]);
   const auto& missing = out.back();
   EXPECT_EQ(missing.kind, outcome_kind::gone);
-  EXPECT_GE(missing.polls, 1 + fast_wait().gone_confirmations) << "confirmed by its own polls; retries " << missing.retries << " " << missing.error_name << " " << missing.error_message;
+  EXPECT_GE(missing.diagnostics.polls, 1 + fast_wait().gone_confirmations) << "confirmed by its own polls; retries " << missing.diagnostics.retries << " " << missing.message();
 }
 
 TEST_F(sim_test, ResultsOfOthersAreListedAndLeftAlone) {
@@ -144,7 +144,7 @@ TEST_F(sim_test, AutomaticPollsASingleDefaultWaitPerHandle) {
   auto out = wait_all(c, {sim->create_job("Clone", 300ms, false)}, opts);
   expect_matches_record(out[0]);
   EXPECT_EQ(eng->stats().lists, 0u);
-  EXPECT_FALSE(out[0].from_list);
+  EXPECT_FALSE(out[0].diagnostics.from_list);
 }
 
 TEST_F(sim_test, AutomaticListsForManyWaits) {
@@ -158,7 +158,7 @@ TEST_F(sim_test, AutomaticListsForManyWaits) {
   std::size_t from_list = 0;
   for (const auto& o : out) {
     expect_matches_record(o);
-    from_list += o.from_list;
+    from_list += o.diagnostics.from_list;
   }
   EXPECT_GT(eng->stats().lists, 0u);
   EXPECT_GT(from_list, 400u);
@@ -197,7 +197,7 @@ TEST_F(sim_test, AProgressCallbackThatCancelsAnotherWaitOfTheSameHandleIsSafe) {
   ASSERT_TRUE(cancelled_one);
   ASSERT_TRUE(other);
   EXPECT_EQ(cancelled_one->kind, outcome_kind::cancelled);
-  EXPECT_EQ(other->kind, outcome_kind::succeeded) << other->error_message;
+  EXPECT_EQ(other->kind, outcome_kind::succeeded) << other->message();
 }
 
 TEST_F(sim_test, AListedWaitEndsAtItsDeadlineAndTheIoContextDrains) {
@@ -212,7 +212,7 @@ TEST_F(sim_test, AListedWaitEndsAtItsDeadlineAndTheIoContextDrains) {
   ioc.run_for(10s);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->kind, outcome_kind::timed_out);
-  EXPECT_EQ(got->last_status, "running");
+  EXPECT_EQ(got->diagnostics.last_status, "running");
   EXPECT_TRUE(ioc.stopped()) << "a timer (wake or list) kept the io_context running";
   ioc.restart();
 }

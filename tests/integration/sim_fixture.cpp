@@ -86,11 +86,12 @@ void sim_test::expect_matches_record(const outcome& o) {
   auto rec = sim->record(o.handle);
   ASSERT_TRUE(rec) << "simulator has no record of handle " << o.handle;
   ASSERT_TRUE(o.completed()) << "handle " << o.handle << " ended " << to_string(o.kind) << ": "
-                             << o.error_name << " " << o.error_message;
+                             << o.message();
   EXPECT_TRUE(rec->complete);
   EXPECT_EQ(o.kind == outcome_kind::task_failed, rec->failed) << "handle " << o.handle;
-  EXPECT_EQ(o.raw_json, rec->result_json) << "handle " << o.handle;
-  EXPECT_EQ(o.result_type, rec->result_type) << "handle " << o.handle;
+  EXPECT_EQ(completed_json(o), rec->result_json) << "handle " << o.handle;
+  ASSERT_TRUE(o.result()) << "handle " << o.handle;
+  EXPECT_EQ(o.result()->result_type, rec->result_type) << "handle " << o.handle;
 }
 
 }  // namespace pollster::test

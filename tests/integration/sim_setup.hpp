@@ -18,6 +18,14 @@ namespace pollster::test {
 /// for a long run.
 void every_fault(sim::faults& f, double scale);
 
+/// The JSON a completed wait carries, as the simulator records it: the
+/// `result` member (succeeded) or the task's `error` object (task_failed);
+/// empty for the other endings.
+inline std::string completed_json(const outcome& o) {
+  if (const auto* t = o.task_error()) return t->json;
+  return o.result() ? o.result()->json : std::string();
+}
+
 /// A client of the TLS server at `url` that trusts its certificate by its
 /// SHA-256 `pin`, user "admin".
 inline client_config trusting(std::string url, std::string pin, std::string password = "admin") {

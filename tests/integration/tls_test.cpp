@@ -81,9 +81,9 @@ TEST_F(tls_test, WrongPinIsRefusedAtOnceSayingWhy) {
   auto o = wait_one(c);
   EXPECT_EQ(o.kind, outcome_kind::failed);
   EXPECT_EQ(o.ec, make_error_code(error::certificate_pin_mismatch));
-  EXPECT_NE(o.error_message.find(sim->certificate_sha256()), std::string::npos) << o.error_message;
+  EXPECT_NE(o.message().find(sim->certificate_sha256()), std::string::npos) << o.message();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
-  EXPECT_EQ(o.polls, 1);
+  EXPECT_EQ(o.diagnostics.polls, 1);
 }
 
 TEST_F(tls_test, CaFileIsTrusted) {
@@ -104,7 +104,7 @@ TEST_F(tls_test, SystemStoreRejectsSelfSigned) {
   auto o = wait_one(c);
   EXPECT_EQ(o.kind, outcome_kind::failed);
   EXPECT_EQ(o.ec, make_error_code(error::certificate_rejected));
-  EXPECT_NE(o.error_message.find("self-signed"), std::string::npos) << o.error_message;
+  EXPECT_NE(o.message().find("self-signed"), std::string::npos) << o.message();
 }
 
 TEST_F(tls_test, WrongNameIsRejected) {
@@ -118,7 +118,7 @@ TEST_F(tls_test, WrongNameIsRejected) {
   auto o = wait_one(c);
   EXPECT_EQ(o.kind, outcome_kind::failed);
   EXPECT_EQ(o.ec, make_error_code(error::certificate_rejected));
-  EXPECT_NE(o.error_message.find("mismatch"), std::string::npos) << o.error_message;
+  EXPECT_NE(o.message().find("mismatch"), std::string::npos) << o.message();
   std::remove(ccfg.tls.ca_file.c_str());
 }
 

@@ -16,7 +16,7 @@ TEST_F(sim_test, SucceedsThenReleasesAfterDelivery) {
   expect_matches_record(o);
   EXPECT_EQ(o.kind, outcome_kind::succeeded);
   EXPECT_NE(o.raw_answer.find("\"status\""), std::string::npos);
-  EXPECT_GE(o.polls, 2) << "a 150 ms job cannot be complete at the first poll";
+  EXPECT_GE(o.diagnostics.polls, 2) << "a 150 ms job cannot be complete at the first poll";
   // The default policy purges only after delivery, with one keepResult=false.
   auto rec = sim->record(o.handle);
   ASSERT_TRUE(rec);
@@ -37,8 +37,14 @@ TEST_F(sim_test, TaskFailureIsCompleteWithError) {
   const auto o = wait_for_new_job("BulkVolume", 50ms, true, fast_wait());
   expect_matches_record(o);
   EXPECT_EQ(o.kind, outcome_kind::task_failed);
-  EXPECT_FALSE(o.error_name.empty());
-  EXPECT_FALSE(o.error_message.empty());
+  // The task's error is its own part; the record is there, without a result.
+  ASSERT_TRUE(o.task_error());
+  EXPECT_FALSE(o.task_error()->name.empty());
+  EXPECT_FALSE(o.task_error()->message.empty());
+  EXPECT_EQ(o.message(), o.task_error()->message);
+  ASSERT_TRUE(o.result());
+  EXPECT_TRUE(o.result()->json.empty());
+  EXPECT_FALSE(o.method_error());
 }
 
 TEST_F(sim_test, UnknownHandleIsGoneAfterConfirmation) {
@@ -50,10 +56,13 @@ TEST_F(sim_test, UnknownHandleIsGoneAfterConfirmation) {
   EXPECT_EQ(out[0].kind, outcome_kind::gone);
   // A handle that never existed, on API 12.x: the name the vendor's SDK saw
   // (docs/simulator.md; xDBNoSuchPath is for purged results).
-  EXPECT_EQ(out[0].error_name, "xAsyncHandleDoesNotExist");
-  EXPECT_EQ(out[0].error_code, 500);
-  EXPECT_NE(out[0].raw_json.find("does not exist"), std::string::npos);
-  EXPECT_EQ(out[0].polls, 3) << "one answer and two confirmations";
+  ASSERT_TRUE(out[0].method_error());
+  EXPECT_EQ(out[0].method_error()->name, "xAsyncHandleDoesNotExist");
+  EXPECT_EQ(out[0].method_error()->code, 500);
+  EXPECT_NE(out[0].method_error()->json.find("does not exist"), std::string::npos);
+  EXPECT_FALSE(out[0].result());
+  EXPECT_FALSE(out[0].task_error());
+  EXPECT_EQ(out[0].diagnostics.polls, 3) << "one answer and two confirmations";
 }
 
 TEST_F(sim_test, DeadlineGivesTimedOutWithLastStatus) {
@@ -65,8 +74,8 @@ TEST_F(sim_test, DeadlineGivesTimedOutWithLastStatus) {
   const auto t0 = std::chrono::steady_clock::now();
   auto out = wait_all(c, {h}, opts);
   EXPECT_EQ(out[0].kind, outcome_kind::timed_out);
-  EXPECT_EQ(out[0].last_status, "running");
-  EXPECT_NE(out[0].last_details.find("percentComplete"), std::string::npos);
+  EXPECT_EQ(out[0].diagnostics.last_status, "running");
+  EXPECT_NE(out[0].diagnostics.last_details.find("percentComplete"), std::string::npos);
   EXPECT_EQ(out[0].ec, make_error_code(error::deadline_exceeded));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "deadline not honoured";
 }
@@ -152,8 +161,10 @@ TEST_F(sim_test, WrongPasswordFailsAtOnceNeverRetried) {
   auto out = wait_all(c, {sim->create_job("Clone", 50ms, false)}, fast_wait());
   EXPECT_EQ(out[0].kind, outcome_kind::failed);
   EXPECT_EQ(out[0].ec, make_error_code(error::unauthorized));
-  EXPECT_EQ(out[0].polls, 1);
-  EXPECT_EQ(out[0].error_name, "unauthorized");
+  EXPECT_EQ(out[0].diagnostics.polls, 1);
+  EXPECT_EQ(error_name(out[0].ec), "unauthorized");
+  EXPECT_FALSE(out[0].method_error()) << "an HTTP status is pollster's account, not a method error";
+  EXPECT_NE(out[0].message().find("HTTP 401"), std::string::npos) << out[0].message();
 }
 
 TEST_F(sim_test, UnknownApiVersionFailsAtOnce) {
@@ -164,7 +175,7 @@ TEST_F(sim_test, UnknownApiVersionFailsAtOnce) {
   client c(*eng, cfg);
   auto out = wait_all(c, {1}, fast_wait());
   EXPECT_EQ(out[0].kind, outcome_kind::failed);
-  EXPECT_EQ(out[0].polls, 1);
+  EXPECT_EQ(out[0].diagnostics.polls, 1);
 }
 
 TEST_F(sim_test, CancellingOneWait) {
@@ -184,7 +195,7 @@ TEST_F(sim_test, CancellingOneWait) {
   ioc.run_for(10s);
   ASSERT_TRUE(done);
   EXPECT_EQ(got.kind, outcome_kind::cancelled);
-  EXPECT_EQ(got.last_status, "running");
+  EXPECT_EQ(got.diagnostics.last_status, "running");
 }
 
 TEST_F(sim_test, DestroyingTheClientEndsEveryWaitAndDrains) {
@@ -233,8 +244,9 @@ TEST_F(sim_test, CallAndStartAndWait) {
     EXPECT_EQ(bad.error_name, "xUnknownAPIMethod");
     auto o = co_await c.start_and_wait("CloneVolume", R"({"volumeID": 1, "name": "copy"})",
                                        fast_wait());
-    EXPECT_TRUE(o.completed()) << o.error_name << " " << o.error_message;
-    EXPECT_EQ(o.result_type, "Clone");
+    EXPECT_TRUE(o.completed()) << o.message();
+    EXPECT_TRUE(o.result());
+    if (o.result()) EXPECT_EQ(o.result()->result_type, "Clone");
     EXPECT_GT(o.handle, 0u);
   });
 }
@@ -253,7 +265,7 @@ TEST_F(sim_test, StaleKeepAliveConnectionIsReplacedTransparently) {
   auto out = wait_all(c, handles, fast_wait());
   for (const auto& o : out) {
     expect_matches_record(o);
-    EXPECT_EQ(o.retries, 0) << "handle " << o.handle;
+    EXPECT_EQ(o.diagnostics.retries, 0) << "handle " << o.handle;
   }
   EXPECT_EQ(eng->stats().transient_errors, 0u);
   EXPECT_GT(eng->stats().connects, 20u);
@@ -319,7 +331,7 @@ TEST_F(sim_test, ManyClustersOnOneIoContext) {
   for (const auto& o : oa) expect_matches_record(o);
   for (const auto& o : ob) {
     EXPECT_EQ(o.kind, outcome_kind::task_failed);
-    EXPECT_EQ(o.raw_json, other.record(o.handle)->result_json);
+    EXPECT_EQ(completed_json(o), other.record(o.handle)->result_json);
   }
   other.stop();
 }

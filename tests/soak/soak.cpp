@@ -131,12 +131,13 @@ int main(int argc, char** argv) {
     const auto& o = out[i];
     ++kinds[std::string(pollster::to_string(o.kind))];
     const auto rec = sim.record(o.handle);
-    if (!rec || !o.completed() || o.raw_json != rec->result_json ||
+    if (!rec || !o.completed() || pollster::test::completed_json(o) != rec->result_json ||
         (o.kind == pollster::outcome_kind::task_failed) != rec->failed) {
       if (mismatched < 5)
         std::printf("MISMATCH handle %llu: %s %s %s\n", (unsigned long long)o.handle,
-                    std::string(pollster::to_string(o.kind)).c_str(), o.error_name.c_str(),
-                    o.error_message.c_str());
+                    std::string(pollster::to_string(o.kind)).c_str(),
+                    std::string(pollster::error_name(o.ec)).c_str(),
+                    o.message().c_str());
       ++mismatched;
     }
   }

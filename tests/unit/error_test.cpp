@@ -144,3 +144,37 @@ TEST(OutcomeKind, CompletedMeansTheTaskEnded) {
   }
   EXPECT_EQ(pollster::outcome{}.kind, pollster::outcome_kind::failed);
 }
+
+// The error parts replace one another: an outcome names at most one of a
+// task error, a method error or pollster's own message, and message() is
+// always the one that is there.
+TEST(OutcomeParts, OneErrorPartAtATime) {
+  pollster::outcome o;
+  EXPECT_FALSE(o.result());
+  EXPECT_FALSE(o.task_error());
+  EXPECT_FALSE(o.method_error());
+  EXPECT_TRUE(o.message().empty());
+
+  o.set_method_error({.name = "xNotPrimary", .message = "not primary", .json = "{}", .code = 500});
+  ASSERT_TRUE(o.method_error());
+  EXPECT_EQ(o.method_error()->code, 500);
+  EXPECT_EQ(o.message(), "not primary");
+
+  // A later transport failure is pollster's account: the method error is gone.
+  o.set_message("connection closed");
+  EXPECT_FALSE(o.method_error());
+  EXPECT_EQ(o.message(), "connection closed");
+
+  o.set_result({.result_type = "Clone", .json = ""});
+  o.set_task_error({.name = "xFail", .message = "it failed", .json = R"({"name":"xFail"})"});
+  ASSERT_TRUE(o.task_error());
+  EXPECT_FALSE(o.method_error());
+  EXPECT_EQ(o.message(), "it failed");
+  ASSERT_TRUE(o.result());
+  EXPECT_EQ(o.result()->result_type, "Clone");
+
+  o.clear_error();
+  EXPECT_FALSE(o.task_error());
+  EXPECT_TRUE(o.message().empty());
+  EXPECT_TRUE(o.result()) << "clear_error keeps the record";
+}

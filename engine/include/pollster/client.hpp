@@ -18,11 +18,14 @@ namespace pollster {
 
 /// Options of a plain JSON-RPC call.
 struct call_options {
+  /// Give up after this long, retries included (the call then fails with
+  /// the last attempt's error).
   duration deadline = std::chrono::seconds(60);
   /// Retry after a failure that may have reached the server (a lost answer).
   /// Off by default: CloneVolume twice makes two clones. Failures that surely
   /// did not (no connection, a transient method error, 503) are retried anyway.
   bool idempotent = false;
+  /// Spacing of the retries the call is allowed (see `idempotent`).
   backoff_policy retry{.initial = std::chrono::milliseconds(200),
                        .multiplier = 2.0,
                        .max_delay = std::chrono::seconds(5),
@@ -30,13 +33,15 @@ struct call_options {
                        .min_delay = std::chrono::milliseconds(50)};
 };
 
+/// What one JSON-RPC call answered, or why it has no answer.
 struct call_result {
   std::error_code ec;            ///< empty: `result_json` holds the result
   std::string result_json;       ///< the `result` member, raw
   std::string error_json;        ///< method error object, raw (ec = the error's class)
   std::string error_name;        ///< method error name, or a pollster reason
-  std::string error_message;
+  std::string error_message;     ///< the method error's message, or pollster's, for people
   std::int64_t error_code = 0;   ///< the method error's code (500 for system errors)
+  /// The call answered a result (no error of any kind).
   bool ok() const noexcept { return !ec; }
 };
 
@@ -44,14 +49,20 @@ struct call_result {
 /// handle to persist before waiting, and the whole result (BulkVolume's `key`
 /// and `url`). `handle` is 0 when `ec` is set.
 struct start_result : call_result {
-  std::uint64_t handle = 0;
+  std::uint64_t handle = 0;  ///< the `asyncHandle` to persist and wait on
 };
 
+/// A snapshot of a client's connection pool, for monitoring.
 struct pool_stats {
+  /// size: connections allowed (pool_size); open: connected now; busy: with
+  /// a request on them; waiting: requests queued for a free connection.
   std::size_t size = 0, open = 0, busy = 0, waiting = 0;
   std::size_t releases = 0;  ///< releases queued or being sent
 };
 
+/// A client for one cluster endpoint: every wait, call and release toward
+/// that cluster goes through its pool and rate limit. Use it from its
+/// engine's io_context thread only.
 class client {
  public:
   /// Throws std::system_error (error::invalid_endpoint, plaintext_refused,
@@ -59,6 +70,7 @@ class client {
   client(engine& eng, client_config cfg);
   /// Shuts down: waits in flight end `cancelled`; the io_context then drains.
   ~client();
+  /// Not copyable: it owns the cluster's connections and waits.
   client(const client&) = delete;
   client& operator=(const client&) = delete;
 
@@ -83,6 +95,7 @@ class client {
         },
         token, handle, std::move(opts));
   }
+  /// async_wait with options of its own (copied once, into a shared_ptr).
   template <class CompletionToken>
   auto async_wait(std::uint64_t handle, wait_options opts, CompletionToken&& token) {
     return async_wait(handle, std::make_shared<const wait_options>(std::move(opts)),
@@ -105,6 +118,7 @@ class client {
         },
         token, std::move(method), std::move(params_json), std::move(opts));
   }
+  /// `co_await client.call(method, params)`: async_call with use_awaitable.
   boost::asio::awaitable<call_result> call(std::string method, std::string params_json,
                                            call_options opts = {});
 
@@ -121,6 +135,7 @@ class client {
         },
         token, std::move(method), std::move(params_json), std::move(opts));
   }
+  /// `co_await client.start(method, params)`: async_start with use_awaitable.
   boost::asio::awaitable<start_result> start(std::string method, std::string params_json,
                                              call_options opts = {});
 
@@ -139,6 +154,8 @@ class client {
         },
         token, std::move(method), std::move(params_json), std::move(copts), std::move(wopts));
   }
+  /// `co_await client.start_and_wait(method, params)`: async_start_and_wait
+  /// with use_awaitable.
   boost::asio::awaitable<outcome> start_and_wait(std::string method, std::string params_json,
                                                  wait_options wopts = {},
                                                  call_options copts = {});
@@ -153,7 +170,9 @@ class client {
   /// Cancels every wait and call in flight and closes the connections.
   void shutdown();
 
+  /// The connection pool now (connections open, busy, requests queued).
   pool_stats pool() const noexcept;
+  /// The endpoint parsed from client_config::url.
   const endpoint& target() const noexcept;
 
  private:

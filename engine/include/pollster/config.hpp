@@ -13,8 +13,10 @@
 
 namespace pollster {
 
+/// Every duration of the API: any std::chrono duration converts to it.
 using duration = std::chrono::nanoseconds;
 
+/// How the cluster's certificate is trusted.
 struct tls_options {
   /// PEM file of the CAs to trust; empty: the system store.
   std::string ca_file;
@@ -33,11 +35,11 @@ struct tls_options {
 /// from [max(min_delay, ceiling*(1-jitter)), ceiling], ceiling = min(max_delay,
 /// initial*multiplier^n). jitter 1.0 is "full jitter".
 struct backoff_policy {
-  duration initial = std::chrono::seconds(1);
-  double multiplier = 1.5;
-  duration max_delay = std::chrono::seconds(20);
-  double jitter = 1.0;
-  duration min_delay = std::chrono::milliseconds(100);
+  duration initial = std::chrono::seconds(1);     ///< the first delay's ceiling
+  double multiplier = 1.5;                        ///< growth of the ceiling per attempt
+  duration max_delay = std::chrono::seconds(20);  ///< the ceiling's cap
+  double jitter = 1.0;                            ///< share of the ceiling drawn at random (0..1)
+  duration min_delay = std::chrono::milliseconds(100);  ///< floor of every delay
   /// wait_options::poll only: place the polls of a wait without progress
   /// where this client's past completions say they are due (the hazard of
   /// completion by age, learned from every wait of the client: fewer requests
@@ -74,6 +76,7 @@ enum class fan_in_mode {
 
 /// The list ticks (fan_in_mode::list and automatic).
 struct fan_in_options {
+  /// Lists, per-handle polls, or whichever costs the cluster less.
   fan_in_mode mode = fan_in_mode::automatic;
   /// The shortest spacing of two lists, taken while completions come: the
   /// floor that protects the cluster, whatever the number of waits.
@@ -93,14 +96,16 @@ struct fan_in_options {
   /// `fallback_for`, then tries a list again). A refused method (unknown
   /// method, no permission) falls back at once.
   int failures_before_fallback = 3;
+  /// How long automatic polls per handle after a fallback before listing again.
   duration fallback_for = std::chrono::seconds(60);
 };
 
+/// Everything a client needs to reach one cluster.
 struct client_config {
-  std::string url;  ///< https://host[:port]/json-rpc/<version>
-  std::string user;
-  std::string password;
-  tls_options tls;
+  std::string url;       ///< https://host[:port]/json-rpc/<version>
+  std::string user;      ///< cluster admin user (HTTP Basic auth)
+  std::string password;  ///< its password (sent only over the verified TLS connection)
+  tls_options tls;       ///< how the cluster's certificate is trusted
   /// Connections to this cluster at most (clusters allow 1024 auth sessions
   /// in all: keep this small).
   std::size_t pool_size = 8;
@@ -135,12 +140,14 @@ struct client_config {
 /// Progress of a running operation: the `details` object as raw JSON (a view
 /// into the receive buffer, valid during the call only).
 struct progress {
-  std::uint64_t handle;
-  std::string_view result_type;
-  std::string_view details_json;
+  std::uint64_t handle;           ///< the wait's asyncHandle
+  std::string_view result_type;   ///< the answer's resultType ("Clone"...)
+  std::string_view details_json;  ///< the `details` object, raw
   double percent_complete;  ///< details.percentComplete, or -1 when absent
 };
 
+/// How one wait polls, retries, ends and purges. Share one between many
+/// waits (client::async_wait's shared_ptr overload).
 struct wait_options {
   /// Give up after this long (timed_out outcome); 0: no deadline.
   duration deadline = std::chrono::hours(1);
@@ -154,10 +161,12 @@ struct wait_options {
                        .max_delay = std::chrono::seconds(10),
                        .jitter = 1.0,
                        .min_delay = std::chrono::milliseconds(50)};
+  /// When the complete result is released on the cluster.
   purge_policy purge = purge_policy::after_delivery;
   /// Re-polls that must also say "no such handle" before gone is reported
-  /// (it has been seen transiently during upgrades), and their spacing.
+  /// (it has been seen transiently during upgrades).
   int gone_confirmations = 2;
+  /// The spacing of those re-polls.
   duration gone_confirm_delay = std::chrono::seconds(1);
   /// The operation's resultType ("Clone", "BulkVolume", ...) when known
   /// (start_and_wait sets it from the method): a list is filtered by

@@ -8,15 +8,18 @@
 
 namespace pollster {
 
+/// A parsed cluster URL: where to connect and what to ask for.
 struct endpoint {
   bool tls = true;          ///< https (true) or http (only with allow_plaintext)
   std::string host;         ///< DNS name or IP literal, without IPv6 brackets
-  std::uint16_t port = 443;
+  std::uint16_t port = 443; ///< TCP port (443 or 80 unless the URL names one)
   std::string target;       ///< the request path, e.g. "/json-rpc/12.5"
   std::string api_version;  ///< e.g. "12.5"
 
   /// "host" or "[v6]" plus ":port" when not the scheme's default: the Host header.
   std::string host_header() const;
+  /// The host is an IP literal: no SNI is sent, and the certificate is
+  /// checked against the address.
   bool host_is_ip() const;
 };
 

@@ -7,6 +7,8 @@
 
 namespace pollster {
 
+/// Why a request, call or wait did not succeed. What is retried is a table
+/// (is_retryable), not a range of these values.
 enum class error {
   // --- Transport: retried with backoff within the wait's deadline. ---
   /// TCP connect to the cluster failed (refused, unreachable, timed out).
@@ -79,8 +81,10 @@ enum class error {
   invalid_config,
 };
 
+/// The "pollster" error category (messages name the cause in words).
 const std::error_category& category() noexcept;
 
+/// `std::error_code ec = error::unauthorized;` works through this.
 inline std::error_code make_error_code(error e) noexcept {
   return {static_cast<int>(e), category()};
 }
@@ -95,5 +99,6 @@ bool is_retryable(std::error_code ec) noexcept;
 
 }  // namespace pollster
 
+/// Lets a pollster::error convert to std::error_code and compare with one.
 template <>
 struct std::is_error_code_enum<pollster::error> : std::true_type {};

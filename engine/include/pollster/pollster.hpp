@@ -1,4 +1,4 @@
-// Everything an embedding program needs.
+// Everything an embedding program needs: include this one header.
 #pragma once
 
 #include "pollster/client.hpp"

@@ -64,6 +64,8 @@ asio::awaitable<call_result> client::impl::run_call(std::string method, std::str
   call_result res;
   auto fail = [&res](std::error_code ec, std::string message) {
     res.ec = ec;
+    res.error_json.clear();  // no method error left from an earlier attempt
+    res.error_code = 0;
     res.error_name = error_name(ec);
     res.error_message = message.empty() ? ec.message() : std::move(message);
   };
@@ -206,10 +208,13 @@ void client::impl::start_and_wait(std::string method, std::string params, call_o
               outcome o;
               o.kind = outcome_kind::start_failed;
               o.ec = s.ec;
-              o.error_name = std::move(s.error_name);
-              o.error_message = std::move(s.error_message);
-              o.error_code = s.error_code;
-              o.raw_json = std::move(s.error_json);
+              if (!s.error_json.empty())  // the cluster answered a method error
+                o.set_method_error({.name = std::move(s.error_name),
+                                    .message = std::move(s.error_message),
+                                    .json = std::move(s.error_json),
+                                    .code = s.error_code});
+              else
+                o.set_message(std::move(s.error_message));
               self->deliver(std::move(h), std::move(o), false);
               return;
             }

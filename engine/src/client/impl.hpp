@@ -325,10 +325,24 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
   static std::string unasked_message(const attempt& a, const detail::envelope_view& env);
 
+  // A failure in pollster's words (transport, HTTP, answer): ec and message.
   static void note_error(outcome& out, std::error_code ec, std::string_view message);
 
+  // A method error the cluster answered: ec and the method_error part.
   static void note_method_error(outcome& out, std::error_code ec,
                                 const detail::method_error_view& e);
+
+  // A completed task as one view shows it: GetAsyncResult's answer
+  // (request_path.cpp) or a ListAsyncResults entry (lister.cpp).
+  struct completion_view {
+    bool task_failed = false;
+    std::string_view result_type, create_time, last_update_time;
+    std::string_view data;  // the `result` member, or the task's `error` object
+    std::string_view error_name, error_message;  // task_failed only
+  };
+  // ec, the result part and (task_failed) the task_error part, from either
+  // view: one fill for both paths.
+  static void note_completion(outcome& out, const completion_view& c);
 
   // A classified failure of a wait's poll, told to its machine (and counted).
   detail::wait_machine::action failed(wait_state& w, time_point now, detail::verdict v,

@@ -121,19 +121,9 @@ void client::impl::build_list(std::string& buf, std::uint64_t id) {
 // error, by `success`; raw_answer is GetAsyncResult's shape rebuilt from
 // the entry (keys sorted as a cluster sorts them), values byte for byte.
 void client::impl::outcome_from_entry(outcome& out, const detail::list_entry_view& e) {
-  out.from_list = true;
-  out.result_type.assign(e.result_type);
-  out.create_time.assign(e.create_time);
-  out.last_update_time.assign(e.last_update_time);
-  out.raw_json.assign(e.data_raw);
-  out.error_code = 0;
-  if (e.success) {
-    out.error_name.clear();
-    out.error_message.clear();
-  } else {
-    out.error_name.assign(e.error_name);
-    out.error_message.assign(e.error_message);
-  }
+  out.diagnostics.from_list = true;
+  note_completion(out, {!e.success, e.result_type, e.create_time, e.last_update_time, e.data_raw,
+                        e.error_name, e.error_message});
   std::string& r = out.raw_answer;
   r.clear();
   r.reserve(e.data_raw.size() + e.result_type.size() + 2 * e.create_time.size() + 96);
@@ -311,21 +301,16 @@ void client::impl::on_list_answer(list_pass& pass, const char* buffer_end) {
 // A staged entry's fields into a wait's outcome (which may hold start_json
 // or an earlier error): moved into the last wait of the handle's chain.
 void client::impl::take_entry(outcome& out, outcome& staged, bool last) {
-  auto take = [last](std::string& dst, std::string& src) {
-    if (last)
-      dst = std::move(src);
-    else
-      dst = src;
-  };
-  out.from_list = true;
-  take(out.result_type, staged.result_type);
-  take(out.create_time, staged.create_time);
-  take(out.last_update_time, staged.last_update_time);
-  take(out.raw_json, staged.raw_json);
-  take(out.raw_answer, staged.raw_answer);
-  take(out.error_name, staged.error_name);
-  take(out.error_message, staged.error_message);
-  out.error_code = 0;
+  // The staged outcome holds the entry's parts and raw_answer, and nothing
+  // else yet (kind, handle and diagnostics are set when the wait finishes):
+  // it replaces the wait's, all but start_json.
+  std::string start_json = std::move(out.start_json);
+  if (last)
+    out = std::move(staged);
+  else
+    out = staged;
+  out.start_json = std::move(start_json);
+  out.diagnostics.from_list = true;
 }
 
 

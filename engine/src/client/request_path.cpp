@@ -228,18 +228,30 @@ std::string client::impl::unasked_message(const attempt& a, const detail::envelo
 
 void client::impl::note_error(outcome& out, std::error_code ec, std::string_view message) {
   out.ec = ec;
-  out.error_name = error_name(ec);
-  out.error_message = message.empty() ? ec.message() : std::string(message);
-  out.error_code = 0;
+  out.set_message(message.empty() ? ec.message() : std::string(message));
 }
 
 void client::impl::note_method_error(outcome& out, std::error_code ec,
                               const detail::method_error_view& e) {
   out.ec = ec;
-  out.raw_json.assign(e.raw);
-  out.error_name.assign(e.name);
-  out.error_message.assign(e.message);
-  out.error_code = static_cast<int>(e.code);
+  out.set_method_error({.name = std::string(e.name),
+                        .message = std::string(e.message),
+                        .json = std::string(e.raw),
+                        .code = static_cast<int>(e.code)});
+}
+
+void client::impl::note_completion(outcome& out, const completion_view& c) {
+  out.ec = c.task_failed ? err(error::task_failed) : std::error_code{};
+  out.set_result({.result_type = std::string(c.result_type),
+                  .create_time = std::string(c.create_time),
+                  .last_update_time = std::string(c.last_update_time),
+                  .json = c.task_failed ? std::string() : std::string(c.data)});
+  if (c.task_failed)
+    out.set_task_error({.name = std::string(c.error_name),
+                        .message = std::string(c.error_message),
+                        .json = std::string(c.data)});
+  else
+    out.clear_error();
 }
 
 // A classified failure of a wait's poll, told to its machine (and counted).
@@ -294,21 +306,9 @@ detail::wait_machine::action client::impl::on_answer(attempt& a, wait_state& w) 
   }
   // The one copy of an answer: the outcome the caller keeps.
   outcome& out = w.out();
-  out.ec = r.has_error ? err(error::task_failed) : std::error_code{};
   out.raw_answer.assign(r.raw);
-  out.result_type.assign(r.result_type);
-  out.create_time.assign(r.create_time);
-  out.last_update_time.assign(r.last_update_time);
-  out.error_code = 0;
-  if (r.has_error) {
-    out.raw_json.assign(r.error_raw);
-    out.error_name.assign(r.error_name);
-    out.error_message.assign(r.error_message);
-  } else {
-    out.raw_json.assign(r.result_raw);
-    out.error_name.clear();
-    out.error_message.clear();
-  }
+  note_completion(out, {r.has_error, r.result_type, r.create_time, r.last_update_time,
+                        r.has_error ? r.error_raw : r.result_raw, r.error_name, r.error_message});
   return m.on_complete(r.has_error);
 }
 

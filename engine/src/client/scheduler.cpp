@@ -245,9 +245,9 @@ void client::impl::deliver(asio::any_completion_handler<void(outcome)> handler, 
 
 void client::impl::note_ending(outcome& out, error why) {
   // Keep the last error seen: "deadline exceeded (last error: connect refused)".
-  std::string last = out.error_message;
-  note_error(out, err(why), {});
-  if (!last.empty()) out.error_message += " (last error: " + last + ")";
+  std::string message = err(why).message();
+  if (!out.message().empty()) message += " (last error: " + out.message() + ")";
+  note_error(out, err(why), message);
 }
 
 // Builds the outcome, frees the wait, and delivers it.
@@ -276,13 +276,14 @@ void client::impl::finish(wait_state* w, detail::wait_machine::action act) {
   outcome out = w->result ? std::move(*w->result) : outcome{};
   out.handle = w->handle;
   out.kind = act.kind;
-  out.polls = w->machine.polls();
-  out.retries = w->machine.retries();
+  wait_diagnostics& d = out.diagnostics;
+  d.polls = w->machine.polls();
+  d.retries = w->machine.retries();
   if (!out.completed()) {
-    out.last_status = w->seen_running ? "running" : "";
-    out.last_details = std::move(w->last_details);
+    d.last_status = w->seen_running ? "running" : "";
+    d.last_details = std::move(w->last_details);
   } else {
-    out.last_status = "complete";
+    d.last_status = "complete";
   }
   switch (out.kind) {
     case outcome_kind::succeeded: out.ec.clear(); break;
@@ -297,7 +298,7 @@ void client::impl::finish(wait_state* w, detail::wait_machine::action act) {
   // also under on_read (which would have purged on the read).
   const bool release = out.completed() && !shut_down &&
                        (w->opts->purge == purge_policy::after_delivery ||
-                        (out.from_list && w->opts->purge == purge_policy::on_read));
+                        (out.diagnostics.from_list && w->opts->purge == purge_policy::on_read));
   deliver(std::move(w->handler), std::move(out), release);
 }
 

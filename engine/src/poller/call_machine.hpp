@@ -5,9 +5,8 @@
 // and releases.
 #pragma once
 
-#include <chrono>
-
 #include "pollster/client.hpp"
+#include "poller/clock.hpp"
 #include "poller/rng.hpp"
 #include "protocol/classify.hpp"
 
@@ -15,8 +14,7 @@ namespace pollster::detail {
 
 class call_machine {
  public:
-  using clock = std::chrono::steady_clock;
-  using time_point = clock::time_point;
+  using time_point = detail::time_point;
 
   enum class step {
     sleep,   ///< send again at `at`
@@ -59,7 +57,7 @@ class call_machine {
 /// the request path, transport/request_rules.)
 class release_machine {
  public:
-  using time_point = std::chrono::steady_clock::time_point;
+  using time_point = detail::time_point;
   static constexpr int max_attempts = 2;
 
   release_machine(time_point now, duration release_timeout, duration request_timeout) noexcept

@@ -3,17 +3,16 @@
 // and when the next list goes out. Time comes in as an argument.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 
 #include "pollster/config.hpp"
+#include "poller/clock.hpp"
 
 namespace pollster::detail {
 
 class fan_in_policy {
  public:
-  using clock = std::chrono::steady_clock;
-  using time_point = clock::time_point;
+  using time_point = detail::time_point;
 
   /// Bytes a GetAsyncResult answer is taken to cost (the simulator's answers
   /// are 218 B, docs/simulator.md), and a list entry before any list is seen

@@ -3,10 +3,9 @@
 // argument, so tests drive it with any clock they like.
 #pragma once
 
-#include <chrono>
-
 #include "pollster/config.hpp"
 #include "pollster/outcome.hpp"
+#include "poller/clock.hpp"
 #include "poller/completion_model.hpp"
 #include "poller/rng.hpp"
 #include "protocol/classify.hpp"
@@ -15,8 +14,7 @@ namespace pollster::detail {
 
 class wait_machine {
  public:
-  using clock = std::chrono::steady_clock;
-  using time_point = clock::time_point;
+  using time_point = detail::time_point;
 
   enum class step {
     poll,    ///< send GetAsyncResult now, with keep_result()

@@ -26,7 +26,7 @@ int main() {
   const pollster::outcome& result = w.result;
   std::cout << "backend: timer callback " << (timers.callback_ran ? "ran" : "did not run")
             << ", timer coroutine " << (timers.coroutine_ran ? "ran" : "did not run")
-            << ", pollster: " << pollster::to_string(result.kind) << ": " << result.error_message
+            << ", pollster: " << pollster::to_string(result.kind) << ": " << result.message()
             << " (json kernel " << pollster::engine::json_implementation() << ")\n";
   const bool ok = timers.callback_ran && timers.coroutine_ran &&
                   result.kind == pollster::outcome_kind::timed_out;

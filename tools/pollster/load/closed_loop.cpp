@@ -74,7 +74,7 @@ class closed_loop final : public worker {
       case outcome_kind::failed:
         inc(live[counter::failed]);
         inc(live.failed_by(error_slot(o.ec)));
-        if (abort_if_fatal(o.ec, o.error_message)) return;
+        if (abort_if_fatal(o.ec, o.message())) return;
         break;
       case outcome_kind::cancelled: break;
       case outcome_kind::start_failed: break;  // never for a plain wait

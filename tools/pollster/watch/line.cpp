@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "pollster/error.hpp"
 #include "pollster/tools/json_escape.hpp"
 
 namespace pollster::cli::watch {
@@ -118,13 +119,16 @@ std::string line_formatter::format(const outcome& o, std::string_view cluster,
     }
   } else if (o.kind == outcome_kind::gone) {
     line += ",\"status\":\"gone\",\"error\":";
-    if (o.raw_json.empty() || !append_minified(line, o.raw_json)) line += "{}";
+    const method_error* said = o.method_error();
+    if (!said || said->json.empty() || !append_minified(line, said->json)) line += "{}";
   } else {
     line += ",\"status\":\"";
     line += status_name(o.kind);
     line += "\",\"error\":{\"name\":";
-    tools::append_json_string(line, o.error_name);
-    std::string message = o.error_message;
+    // The cluster's method error when it ended the wait; else pollster's own.
+    const method_error* said = o.method_error();
+    tools::append_json_string(line, said ? std::string_view(said->name) : error_name(o.ec));
+    std::string message = o.message();
     const bool wants_last = o.kind == outcome_kind::timed_out || o.kind == outcome_kind::cancelled;
     if (wants_last && !last_error.empty() && message.find(last_error_mark) == std::string::npos) {
       message += ' ';
@@ -134,7 +138,7 @@ std::string line_formatter::format(const outcome& o, std::string_view cluster,
     }
     line += ",\"message\":";
     tools::append_json_string(line, message);
-    if (o.error_code != 0) line += ",\"code\":" + std::to_string(o.error_code);
+    if (said && said->code != 0) line += ",\"code\":" + std::to_string(said->code);
     line += '}';
   }
   line += "}\n";
