@@ -208,7 +208,8 @@ asio::awaitable<exchange_result> connection::connect(time_point deadline) {
         hec = io.ec;
         break;
       }
-      hec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_);
+      auto w = co_await readiness(tcp().socket(), io, *handler_memory_);
+      hec = waited(w, timed_out_);
     }
     if (hec || timed_out_) {
       auto r = timed_out_ ? failure(error::request_timeout, "TLS handshake timed out")
@@ -268,7 +269,10 @@ asio::awaitable<exchange_result> connection::do_exchange(std::string_view reques
       const tls_io io = ssl_->write(left.data(), left.size());
       left.remove_prefix(io.bytes);
       wec = io.ec;
-      if (io.wait) wec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_);
+      if (io.wait) {
+        auto w = co_await readiness(tcp().socket(), io, *handler_memory_);
+        wec = waited(w, timed_out_);
+      }
     }
   } else {
     auto [e, written] = co_await asio::async_write(tcp(), asio::buffer(request),
@@ -295,8 +299,10 @@ asio::awaitable<exchange_result> connection::do_exchange(std::string_view reques
       rec = {};
       // The answer cannot be there yet unless OpenSSL read it ahead: wait for
       // it before the first SSL_read, not after one that finds nothing (a
-      // recv and an OpenSSL call less per request).
-      bool wait_first = interim == 0 && !ssl_->has_pending();
+      // recv and an OpenSSL call less per request). Not on a reused connection:
+      // a FIN that came while it idled was reported to nobody (edge-triggered),
+      // and only a read sees it at once (then the request goes again, stale).
+      bool wait_first = interim == 0 && !reused && !ssl_->has_pending();
       for (;;) {
         if (read_buf_.size() > 0) {
           boost::system::error_code pec;
@@ -317,14 +323,16 @@ asio::awaitable<exchange_result> connection::do_exchange(std::string_view reques
         }
         if (wait_first) {
           wait_first = false;
-          rec = waited(co_await readiness(tcp().socket(), tls_io{}, *handler_memory_), timed_out_);
+          auto w = co_await readiness(tcp().socket(), tls_io{}, *handler_memory_);
+          rec = waited(w, timed_out_);
           if (rec) break;
         }
         auto space = read_buf_.prepare(size);
         const tls_io io = ssl_->read(space.data(), space.size());
         read_buf_.commit(io.bytes);
         if (io.wait) {
-          rec = waited(co_await readiness(tcp().socket(), io, *handler_memory_), timed_out_);
+          auto w = co_await readiness(tcp().socket(), io, *handler_memory_);
+          rec = waited(w, timed_out_);
           if (rec) break;
           continue;
         }
