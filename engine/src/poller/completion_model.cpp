@@ -31,20 +31,28 @@ constexpr int refresh_min = 8, refresh_max = 512;
 
 // The bin edges, computed once: edge() is asked about ten times per
 // observation and per next_poll_age, and 240 times per refresh.
-const std::array<double, completion_model::bins + 1> edges = [] {
-  std::array<double, completion_model::bins + 1> e{};
-  for (int i = 1; i <= completion_model::bins; ++i) e[i] = first_edge * std::pow(growth, i - 1);
+// Function-local statics, not globals: filled at first use, so a model used
+// during another file's static initialisation still sees them.
+const std::array<double, completion_model::bins + 1>& edges() noexcept {
+  static const std::array<double, completion_model::bins + 1> e = [] {
+    std::array<double, completion_model::bins + 1> t{};
+    for (int i = 1; i <= completion_model::bins; ++i) t[i] = first_edge * std::pow(growth, i - 1);
+    return t;
+  }();
   return e;
-}();
-const double log_growth = std::log(growth);
+}
+double log_growth() noexcept {
+  static const double g = std::log(growth);
+  return g;
+}
 
 }  // namespace
 
-double completion_model::edge(int i) noexcept { return edges[std::clamp(i, 0, bins)]; }
+double completion_model::edge(int i) noexcept { return edges()[std::clamp(i, 0, bins)]; }
 
 int completion_model::bin_of(double age) noexcept {
   if (!(age >= first_edge)) return 0;
-  const int i = 1 + static_cast<int>(std::floor(std::log(age / first_edge) / log_growth));
+  const int i = 1 + static_cast<int>(std::floor(std::log(age / first_edge) / log_growth()));
   return std::clamp(i, 1, bins - 1);
 }
 
