@@ -57,4 +57,37 @@ set -e
 pid=
 [[ $rc == 0 ]] || fail "SIGTERM exit status $rc"
 grep -q "pollster sim: stats" "$tmp/stderr" || fail "no stats at exit"
+
+# --jobs N --jobs-out FILE: N jobs exist before serving, each written as a
+# line with its handle and when it completes (what bench/gentleness reads).
+set +e
+"$POLLSTER" sim --listen 127.0.0.1:0 --user u --password p --jobs-out "$tmp/none" 2>"$tmp/err"
+rc=$?
+set -e
+[[ $rc == 2 ]] || fail "--jobs-out without --jobs exited $rc, not 2"
+grep -q -- "--jobs-out needs --jobs" "$tmp/err" || fail "unclear reason: $(cat "$tmp/err")"
+before=$(date +%s)
+"$POLLSTER" sim --listen 127.0.0.1:0 --user u --password p --write-cert "$tmp/cert2.pem" \
+  --jobs 3 --job-duration 1h --jobs-out "$tmp/jobs" >"$tmp/out2" 2>"$tmp/stderr2" &
+pid=$!
+for _ in $(seq 100); do grep -q "serving" "$tmp/out2" 2>/dev/null && break; sleep 0.1; done
+[[ $(wc -l <"$tmp/jobs") == 3 ]] || fail "--jobs 3 wrote: $(cat "$tmp/jobs")"
+python3 - "$tmp/jobs" "$before" <<'PY' || fail "--jobs-out lines: $(cat "$tmp/jobs")"
+import json, sys
+jobs = [json.loads(l) for l in open(sys.argv[1])]
+before = int(sys.argv[2])
+assert len({j["handle"] for j in jobs}) == 3, jobs
+# a 1 h job completes an hour after it was created, on the wall clock
+assert all(before + 3590 <= j["completes_at"] <= before + 3700 for j in jobs), jobs
+PY
+if command -v curl >/dev/null; then
+  url=$(grep -o 'https://[^ ]*' "$tmp/out2")
+  h=$(sed -n '1s/.*"handle":\([0-9]*\).*/\1/p' "$tmp/jobs")
+  answer=$(curl -sS --fail --max-time 5 --cacert "$tmp/cert2.pem" -u u:p "$url" \
+    -d "{\"method\":\"GetAsyncResult\",\"params\":{\"asyncHandle\":$h,\"keepResult\":true},\"id\":1}")
+  [[ "$answer" == *'"status":"running"'* ]] || fail "job $h of --jobs answered: $answer"
+fi
+kill -TERM "$pid"
+wait "$pid" || fail "SIGTERM exit status $?"
+pid=
 echo "ok"

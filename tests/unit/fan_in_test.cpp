@@ -60,15 +60,43 @@ TEST(FanIn, HysteresisKeepsTheChoiceFromFlapping) {
   auto o = opts(fan_in_mode::automatic);
   o.list_bytes_per_second = 0;
   fan_in_policy f(o);
-  // With a list of L bytes every 0.5 s against n polls every 2 s, the break
-  // even is at n = 4 (4096 + L) / (4096 + 256).
+  // A list of L bytes against n polls, both every 2 s (the same detection
+  // delay): the break even is at n = (4096 + L) / (4096 + 256).
   f.on_list(t0, 40000, 1, {});
-  const double even = 4.0 * (4096 + 40000) / (4096 + 256);  // about 40.5
+  const double even = (4096 + 40000) / (4096.0 + 256);  // about 10.1
   EXPECT_FALSE(f.use_list(t0, static_cast<std::size_t>(even), 2s));
   EXPECT_TRUE(f.use_list(t0, static_cast<std::size_t>(even * 1.3), 2s));
   // Once listing, a little under the break even still lists.
   EXPECT_TRUE(f.use_list(t0, static_cast<std::size_t>(even * 0.9), 2s));
   EXPECT_FALSE(f.use_list(t0, static_cast<std::size_t>(even * 0.7), 2s));
+}
+
+TEST(FanIn, AutomaticListsNoDearerThanThePollsTheListReplaces) {
+  // 400 waits polled every 2 s cost 400 x 4352 B / 2 s = 870 KB/s. A list of
+  // 690,000 B (2,600 results of other clients beside ours) may go out every
+  // (4096 + 690000) / 870400 = 0.797 s at most, not at the 500 ms floor,
+  // completions or not. With 4,000 waits it is cheap enough for the floor.
+  auto o = opts(fan_in_mode::automatic);
+  o.list_bytes_per_second = 0;
+  fan_in_policy f(o);
+  ASSERT_TRUE(f.use_list(t0, 400, 2s));
+  f.on_list(t0, 690000, 5, {});
+  const double every = (4096 + 690000) / (400 * 4352.0 / 2);
+  EXPECT_NEAR(std::chrono::duration<double>(f.next_list() - t0).count(), every, 1e-6);
+  f.on_waits_added(t0 + 10ms);
+  EXPECT_NEAR(std::chrono::duration<double>(f.next_list() - t0).count(), every, 1e-6)
+      << "new waits do not make the list dearer either";
+  EXPECT_TRUE(f.use_list(t0 + 1s, 400, 2s)) << "and it still lists: at 2 s apart it is cheaper";
+  ASSERT_TRUE(f.use_list(t0 + 1s, 4000, 2s));
+  f.on_list(t0 + 1s, 690000, 5, {});
+  EXPECT_EQ(f.next_list(), t0 + 1s + 500ms);
+
+  auto lo = opts(fan_in_mode::list);
+  lo.list_bytes_per_second = 0;
+  fan_in_policy forced(lo);
+  ASSERT_TRUE(forced.use_list(t0, 400, 2s));
+  forced.on_list(t0, 690000, 5, {});
+  EXPECT_EQ(forced.next_list(), t0 + 500ms) << "list mode lists at the floor, whatever it costs";
 }
 
 TEST(FanIn, IntervalShortWhileCompletionsComeLongerWhileNothingChanges) {

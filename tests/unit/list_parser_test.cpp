@@ -284,3 +284,34 @@ TEST(ListParser, ATaskErrorsNameSurvivesTheEntrysDetails) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ListParser, EscapedKeysAndStringsReadAsTheirUnescapedSelves) {
+  // Keys are told apart by their raw bytes; one with an escape is unescaped
+  // first, so "asyncResult\u0049D" is still the id and "c\u006fmpleted" still
+  // completed. Strings are handed over as sent (escapes left), validated
+  // only for a wanted entry: an invalid escape in a wanted entry's string
+  // makes it unreadable (confirmed per handle), in anybody else's it is not
+  // the list's failure.
+  answer_parser p;
+  padded_buffer buf;
+  recorder r{{5, 6}};
+  auto out = parse(
+      p, buf,
+      list_of({R"({"asyncResult\u0049D":5,"c\u006fmpleted":true,"success":true,"data":{"a":1},"resultType":"Cl\u006fne","createTime":"x"})",
+               R"({"asyncResultID":6,"completed":true,"success":true,"data":{},"resultType":"bad \q escape"})",
+               R"({"asyncResultID":7,"completed":true,"success":true,"data":{},"resultType":"bad \q escape"})"}),
+      r);
+  ASSERT_FALSE(out.ec) << out.ec.message();
+  EXPECT_EQ(out.summary.entries, 3u);
+  EXPECT_EQ(r.offered, (std::vector<std::uint64_t>{5, 6, 7}));
+  ASSERT_EQ(r.entries.size(), 1u) << "6 has an invalid escape: unreadable, not handed over";
+  EXPECT_EQ(r.entries[0].id, 5u);
+  EXPECT_TRUE(r.entries[0].completed);
+  EXPECT_EQ(r.entries[0].type, R"(Cl\u006fne)");
+  EXPECT_EQ(r.entries[0].created, "x");
+  EXPECT_EQ(r.entries[0].data, R"({"a":1})");
+}
+
+}  // namespace

@@ -1,12 +1,17 @@
 // `pollster sim`: the simulated Element cluster, standalone.
 #include "pollster/command.hpp"
 #include "pollster/sim/server.hpp"
+#include "pollster/tools/atomic_file.hpp"
+#include "sim_jobs.hpp"
 
 #include <charconv>
+#include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -34,6 +39,8 @@ struct sim_options {
   std::string service_time_per_kib = "0";
   bool pretty = false;
   std::string running_details = "progress";
+  std::string jobs = "0";
+  std::string jobs_out;
   // faults
   std::string latency = "0";
   std::string latency_ratio;
@@ -183,17 +190,57 @@ sim::config make_config(const sim_options& o) {
   return cfg;
 }
 
+// --jobs-out: one JSON line per job created by --jobs, with the wall-clock
+// time (Unix seconds, to the millisecond) its duration ends. A client run
+// from outside compares it with when it learned of the outcome: the
+// detection delay, as `pollster load` measures it against its embedded
+// simulator (bench/gentleness does this for `pollster watch`).
+std::string jobs_lines(const sim::server& srv, const std::vector<std::uint64_t>& handles) {
+  const auto steady_now = std::chrono::steady_clock::now();
+  const auto wall_now = std::chrono::system_clock::now();
+  std::string out;
+  out.reserve(handles.size() * 48);
+  for (auto h : handles) {
+    const auto at = wall_now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                   srv.completion_time(h).value_or(steady_now) - steady_now);
+    const double unix_s =
+        std::chrono::duration<double>(at.time_since_epoch()).count();
+    char line[64];
+    std::snprintf(line, sizeof line, "{\"handle\":%llu,\"completes_at\":%.3f}\n",
+                  static_cast<unsigned long long>(h), unix_s);
+    out += line;
+  }
+  return out;
+}
+
 int run_sim(const sim_options& o) {
   sim::config cfg;
+  std::size_t jobs = 0;
   try {
     cfg = make_config(o);
+    jobs = integer<std::size_t>("--jobs", o.jobs);
+    if (jobs > 10'000'000) throw usage_error("--jobs wants at most 10000000");
+    if (!o.jobs_out.empty() && jobs == 0) throw usage_error("--jobs-out needs --jobs N");
   } catch (const usage_error& e) {
     std::cerr << "pollster sim: " << e.what() << "\n";
     return exit_usage;
   }
   try {
+    const auto job_duration = cfg.job_duration;
+    const auto seed = cfg.seed;
     sim::server srv(std::move(cfg));
     srv.bind();
+    if (jobs > 0) {
+      std::mt19937_64 rng(seed);
+      const auto handles = create_jobs(srv, job_duration, jobs, rng);
+      if (!o.jobs_out.empty()) {
+        tools::atomic_file out(o.jobs_out);
+        if (!out.commit(jobs_lines(srv, handles))) {
+          std::cerr << "pollster sim: --jobs-out: " << out.error() << "\n";
+          return exit_usage;
+        }
+      }
+    }
     if (!o.write_cert.empty()) {
       std::ofstream out(o.write_cert, std::ios::binary | std::ios::trunc);
       out << srv.certificate_pem();
@@ -245,6 +292,9 @@ command add_sim_command(CLI::App& parent) {
   job("--body-limit", o->body_limit, "largest request body accepted, else HTTP 413 (default 1MiB)");
   job("--seed", o->seed, "seed of every random decision (default 1)");
   job("--other-results", o->other_results, "completed results of other clients kept on the cluster, listed like ours (default 0)");
+  job("--jobs", o->jobs, "jobs created at start, durations from --job-duration (default 0)");
+  job("--jobs-out", o->jobs_out,
+      "write each --jobs job as a JSON line: its handle and when it completes (Unix seconds)");
   job("--running-details", o->running_details,
       "details of a running result: progress (percentComplete, bytes; default) | empty ({}: no progress to predict from)");
 

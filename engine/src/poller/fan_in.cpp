@@ -13,23 +13,36 @@ duration fan_in_policy::budget_wait(std::size_t bytes) const noexcept {
       std::chrono::duration<double>(static_cast<double>(bytes) / o_.list_bytes_per_second));
 }
 
+// Bytes per second the waits cost the cluster polled on their own, each every
+// `spacing` (a request counts as request_cost_bytes, its answer as a
+// GetAsyncResult's).
+double fan_in_policy::polls_cost(std::size_t waits, duration spacing) const noexcept {
+  const double every = std::max(std::chrono::duration<double>(spacing).count(), 0.001);
+  return static_cast<double>(waits) * static_cast<double>(o_.request_cost_bytes + get_answer_bytes) / every;
+}
+
 bool fan_in_policy::use_list(time_point now, std::size_t waits, duration poll_spacing) noexcept {
+  waits_ = waits;
+  spacing_ = poll_spacing;
   switch (o_.mode) {
     case fan_in_mode::list: return true;
     case fan_in_mode::per_handle: return false;
     case fan_in_mode::automatic: break;
   }
   if (waits == 0 || fallen_back(now)) return listing_ = false;
-  // Cost per second to the cluster, in bytes of answer (a request counts as
-  // request_cost_bytes): per-handle polls against one list per interval.
+  // The two at the same detection delay: one list as often as each wait
+  // would be polled on its own (or as the byte budget allows, if rarer).
+  // Compared at the floor instead, a list carrying many results of other
+  // clients lost to a few hundred polls it would have replaced, and those
+  // polls cost 2-3 requests per job (bench/gentleness, watch row). Once
+  // listing, on_list keeps the lists no dearer than those polls.
   const double request = static_cast<double>(o_.request_cost_bytes);
-  const double spacing = std::max(std::chrono::duration<double>(poll_spacing).count(), 0.001);
-  const double per_handle = static_cast<double>(waits) * (request + get_answer_bytes) / spacing;
   const double list_bytes = have_list_ ? static_cast<double>(last_list_bytes_)
                                        : static_cast<double>(waits * entry_bytes);
-  const double every = std::max(std::chrono::duration<double>(interval_).count(),
+  const double every = std::max(std::chrono::duration<double>(poll_spacing).count(),
                                 std::chrono::duration<double>(budget_wait(last_list_bytes_)).count());
   const double list = (request + list_bytes) / std::max(every, 0.001);
+  const double per_handle = polls_cost(waits, poll_spacing);
   // Hysteresis: a list must be clearly cheaper to start, clearly dearer to stop.
   listing_ = listing_ ? list < 1.25 * per_handle : list < 0.8 * per_handle;
   return listing_;
@@ -37,7 +50,7 @@ bool fan_in_policy::use_list(time_point now, std::size_t waits, duration poll_sp
 
 void fan_in_policy::on_waits_added(time_point now) noexcept {
   // Never sooner than the byte budget, Retry-After or a failure's backoff.
-  next_ = std::min(next_, std::max({now + o_.min_interval, budget_until_, hold_until_}));
+  next_ = std::min(next_, std::max({now + o_.min_interval, budget_until_, hold_until_, afford_until_}));
 }
 
 void fan_in_policy::on_list(time_point now, std::size_t bytes, std::size_t completions,
@@ -54,7 +67,17 @@ void fan_in_policy::on_list(time_point now, std::size_t bytes, std::size_t compl
   interval_ = std::max(interval_, o_.min_interval);
   budget_until_ = now + budget_wait(bytes);
   hold_until_ = now + retry_after;
-  next_ = std::max({now + interval_, budget_until_, hold_until_});
+  // automatic: the next list no sooner than its cost matches the polls of
+  // the waits it served (a list of B bytes for n waits polled every S goes
+  // every S x (request + B) / (n x (request + answer)) at the most often).
+  afford_until_ = {};
+  if (o_.mode == fan_in_mode::automatic && waits_ > 0) {
+    const double per_handle = polls_cost(waits_, spacing_);
+    const double every = (static_cast<double>(o_.request_cost_bytes) + static_cast<double>(bytes)) / per_handle;
+    afford_until_ = now + std::chrono::duration_cast<duration>(
+                              std::chrono::duration<double>(std::min(every, 3600.0)));
+  }
+  next_ = std::max({now + interval_, budget_until_, hold_until_, afford_until_});
 }
 
 void fan_in_policy::on_list_failed(time_point now, duration retry_after, bool refused) noexcept {

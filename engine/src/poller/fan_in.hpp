@@ -24,8 +24,9 @@ class fan_in_policy {
 
   /// Whether the waits should be served by lists now. `waits`: the client's
   /// waits; `poll_spacing`: how often each would be polled on its own.
-  /// automatic compares the cluster's cost per second of both, with some
-  /// hysteresis so that the choice does not flap.
+  /// automatic compares the cluster's cost per second of both at the same
+  /// spacing (so at the same detection delay), with some hysteresis so that
+  /// the choice does not flap. The waits and spacing are kept for on_list.
   bool use_list(time_point now, std::size_t waits, duration poll_spacing) noexcept;
 
   /// When the next list may go out.
@@ -33,7 +34,11 @@ class fan_in_policy {
   /// Waits were added: their first look comes at the floor, not after a long
   /// idle interval (but never sooner than the byte budget allows).
   void on_waits_added(time_point now) noexcept;
-  /// A list answer of `bytes`, with `completions` of our waits in it.
+  /// A list answer of `bytes`, with `completions` of our waits in it. The
+  /// next list: after the interval (the floor while completions come), the
+  /// byte budget and Retry-After, and, automatic, not before the list has
+  /// cost no more than the per-handle polls of the waits it served (the
+  /// waits and spacing of the last use_list).
   void on_list(time_point now, std::size_t bytes, std::size_t completions,
                duration retry_after) noexcept;
   /// A list that failed; `refused`: the cluster will not serve the method
@@ -47,6 +52,7 @@ class fan_in_policy {
 
  private:
   duration budget_wait(std::size_t bytes) const noexcept;
+  double polls_cost(std::size_t waits, duration spacing) const noexcept;
 
   const fan_in_options& o_;
   duration interval_;
@@ -54,6 +60,9 @@ class fan_in_policy {
   time_point budget_until_{};  // the byte budget's earliest next list
   time_point hold_until_{};    // Retry-After or a failure's backoff: new waits wait too
   time_point fallback_until_{};
+  time_point afford_until_{};  // automatic: the list no dearer than the polls it replaces
+  std::size_t waits_ = 0;      // of the last use_list
+  duration spacing_{};
   std::size_t last_list_bytes_ = 0;
   bool have_list_ = false;
   bool listing_ = false;  // automatic's last choice

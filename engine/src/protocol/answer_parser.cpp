@@ -400,10 +400,65 @@ simdjson::error_code check_entry_member(od::parser& p, std::string_view raw, con
                                                                     : simdjson::TAPE_ERROR;
 }
 
+// The members of a list entry the engine reads.
+enum class entry_member { other, id, completed, success, data, details, result_type, create_time, last_update_time };
+
+entry_member entry_member_named(std::string_view k) noexcept {
+  switch (k.size()) {
+    case 4: return k == "data" ? entry_member::data : entry_member::other;
+    case 7: return k == "success" ? entry_member::success : k == "details" ? entry_member::details : entry_member::other;
+    case 9: return k == "completed" ? entry_member::completed : entry_member::other;
+    case 10: return k == "resultType" ? entry_member::result_type : k == "createTime" ? entry_member::create_time : entry_member::other;
+    case 13: return k == "asyncResultID" ? entry_member::id : entry_member::other;
+    case 14: return k == "lastUpdateTime" ? entry_member::last_update_time : entry_member::other;
+    default: return entry_member::other;
+  }
+}
+
+// Which member a key names, told from its raw bytes: unescaped_key() copies
+// every key of every entry into the string buffer, and most of a long list's
+// entries are nobody's (bench: ListAsyncResults). A key holding an escape is
+// unescaped, which validates it, and may still spell a name.
+simdjson::error_code member_of(od::field& f, entry_member& out) {
+  const char* k = f.key().raw();
+  for (std::size_t n = 0;; ++n) {
+    if (k[n] == '"') {
+      out = entry_member_named({k, n});
+      return simdjson::SUCCESS;
+    }
+    if (k[n] == '\\') {
+      std::string_view u;
+      if (auto e = f.unescaped_key().get(u)) return e;
+      out = entry_member_named(u);
+      return simdjson::SUCCESS;
+    }
+  }
+}
+
+// A string's contents as sent, between its quotes, not yet validated: the
+// entry may be nobody's. Stage 1 has checked its UTF-8 and found its end.
+std::string_view raw_text(od::value v) {
+  std::string_view tok = v.raw_json_token();
+  trim_trailing_space(tok);
+  return tok.size() >= 2 ? tok.substr(1, tok.size() - 2) : std::string_view{};
+}
+
+// A wanted entry's string, validated: without a backslash there is nothing
+// stage 1 has not checked; with one, its escapes are read on `p`.
+bool text_valid(od::parser& p, std::string_view text, const char* buffer_end) {
+  if (text.find('\\') == std::string_view::npos) return true;
+  const char* open = text.data() - 1;
+  od::document doc;
+  std::string_view out;
+  return p.iterate(open, text.size() + 2, static_cast<std::size_t>(buffer_end - open)).get(doc) ==
+             simdjson::SUCCESS &&
+         doc.get_string().get(out) == simdjson::SUCCESS;
+}
+
 // One entry of asyncHandles. An entry without an integer asyncResultID, a
 // boolean `completed` (and, completed, a boolean `success`) is nobody's: a
 // wait whose entry cannot be read finds itself absent, and is confirmed per
-// handle (never guessed).
+// handle (never guessed). Its strings are validated only when it is wanted.
 simdjson::error_code read_list_entry(reader& r, od::parser& entry_parser, od::value v,
                                      const char* buffer_end, const list_sink& sink) {
   const char* start = v.raw_json_token().data();
@@ -422,40 +477,55 @@ simdjson::error_code read_list_entry(reader& r, od::parser& entry_parser, od::va
     if (seen) readable = false;
     seen = true;
   };
-  auto er = each_member(o, [&](std::string_view key, od::value m) -> simdjson::error_code {
-    if (key == "asyncResultID") {
-      if (have_id) readable = false;
-      if (m.get_uint64().get(e.id) == simdjson::SUCCESS) return have_id = true, simdjson::SUCCESS;
-      readable = false;
-      return raw_skip(m, e.raw);
-    }
-    if (key == "completed" || key == "success") {
-      if (key == "completed" ? have_completed : have_success) readable = false;
-      bool b;
-      if (m.get_bool().get(b) != simdjson::SUCCESS) {
-        readable = false;
-        return raw_skip(m, e.raw);
-      }
-      (key == "completed" ? (have_completed = true, e.completed) : (have_success = true, e.success)) = b;
-      return simdjson::SUCCESS;
-    }
-    if (key == "data") return once(have_data), raw_skip(m, e.data_raw);
-    if (key == "details") return once(have_details), raw_skip(m, e.details_raw);
-    std::string_view* text = key == "resultType"       ? &e.result_type
-                             : key == "createTime"     ? &e.create_time
-                             : key == "lastUpdateTime" ? &e.last_update_time
-                                                       : nullptr;
-    if (text) {
-      if (!is(m, od::json_type::string)) return readable = false, raw_skip(m, e.raw);
-      return raw_string(m, *text);
-    }
+  auto member = [&](entry_member which, od::value m) -> simdjson::error_code {
     std::string_view ignored;
+    switch (which) {
+      case entry_member::id:
+        if (have_id) readable = false;
+        if (m.get_uint64().get(e.id) == simdjson::SUCCESS) return have_id = true, simdjson::SUCCESS;
+        readable = false;
+        return raw_skip(m, ignored);
+      case entry_member::completed:
+      case entry_member::success: {
+        const bool is_completed = which == entry_member::completed;
+        if (is_completed ? have_completed : have_success) readable = false;
+        bool b;
+        if (m.get_bool().get(b) != simdjson::SUCCESS) {
+          readable = false;
+          return raw_skip(m, ignored);
+        }
+        (is_completed ? (have_completed = true, e.completed) : (have_success = true, e.success)) = b;
+        return simdjson::SUCCESS;
+      }
+      case entry_member::data: return once(have_data), raw_skip(m, e.data_raw);
+      case entry_member::details: return once(have_details), raw_skip(m, e.details_raw);
+      case entry_member::result_type:
+      case entry_member::create_time:
+      case entry_member::last_update_time: {
+        if (!is(m, od::json_type::string)) return readable = false, raw_skip(m, ignored);
+        (which == entry_member::result_type   ? e.result_type
+         : which == entry_member::create_time ? e.create_time
+                                              : e.last_update_time) = raw_text(m);
+        return simdjson::SUCCESS;
+      }
+      case entry_member::other: break;
+    }
     return raw_skip(m, ignored);
-  });
-  if (er) return er;
+  };
+  for (auto fr : o) {
+    od::field f;
+    if (auto er = std::move(fr).get(f)) return er;
+    entry_member which;
+    if (auto er = member_of(f, which)) return er;
+    if (auto er = member(which, f.value())) return er;
+  }
   e.raw = r.slice(start);
-  if (!readable || !have_id || !have_completed || (e.completed && !have_success)) return er;
-  if (!sink.wants(sink.ctx, e.id, e.completed)) return er;
+  if (!readable || !have_id || !have_completed || (e.completed && !have_success)) return simdjson::SUCCESS;
+  if (!sink.wants(sink.ctx, e.id, e.completed)) return simdjson::SUCCESS;
+  // A wanted entry's strings with an escape that does not read: unreadable,
+  // so its wait is confirmed per handle, as with any entry that cannot be read.
+  for (std::string_view text : {e.result_type, e.create_time, e.last_update_time})
+    if (!text_valid(entry_parser, text, buffer_end)) return simdjson::SUCCESS;
   // details first, data last: the task error's name and message, unescaped
   // into entry_parser, must outlive every other use of it until entry().
   // A wanted entry whose data or details do not validate is not the whole
@@ -463,18 +533,18 @@ simdjson::error_code read_list_entry(reader& r, od::parser& entry_parser, od::va
   // is then confirmed per handle), a running one not at all.
   if (!e.details_raw.empty() &&
       check_entry_member(entry_parser, e.details_raw, buffer_end, false, e) != simdjson::SUCCESS) {
-    if (!e.completed) return er;
+    if (!e.completed) return simdjson::SUCCESS;
     e.details_raw = {};
   }
   if (!e.data_raw.empty() &&
       check_entry_member(entry_parser, e.data_raw, buffer_end, e.completed && !e.success, e) !=
           simdjson::SUCCESS) {
-    if (!e.completed) return er;
+    if (!e.completed) return simdjson::SUCCESS;
     e.data_raw = {};
     e.error_name = e.error_message = {};
   }
   sink.entry(sink.ctx, e);
-  return er;
+  return simdjson::SUCCESS;
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "load/progress.hpp"
 #include "load/worker.hpp"
 #include "pollster/sim/server.hpp"
+#include "sim_jobs.hpp"
 #include "pollster/version.hpp"
 #include "report_format.hpp"
 
@@ -185,25 +186,6 @@ std::optional<target> reach_target(const load_options& opt, const load_settings&
     base.password.assign(base.password.size(), '\0');
   }
   return t;
-}
-
-// --jobs against the embedded simulators: `n` jobs created on `sim` now, with
-// durations drawn from `dist` (the simulator draws its --auto-jobs the same way).
-std::vector<std::uint64_t> create_jobs(sim::server& sim, const sim::duration_dist& dist, std::size_t n,
-                                       std::mt19937_64& rng) {
-  std::vector<std::uint64_t> handles;
-  handles.reserve(n);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::chrono::nanoseconds run = dist.a;
-    if (dist.shape == sim::duration_dist::kind::uniform)
-      run = dist.a + std::chrono::nanoseconds(static_cast<std::int64_t>(unit(rng) * static_cast<double>((dist.b - dist.a).count())));
-    else if (dist.shape == sim::duration_dist::kind::lognormal)
-      run = std::chrono::nanoseconds(static_cast<std::int64_t>(
-          std::lognormal_distribution<double>(std::log(static_cast<double>(dist.a.count())), dist.sigma)(rng)));
-    handles.push_back(sim.create_job("Clone", run, false));
-  }
-  return handles;
 }
 
 // Connections of worker t's client for cluster c of C: its share of the

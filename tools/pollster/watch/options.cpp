@@ -48,6 +48,8 @@ command add_watch_command(CLI::App& parent) {
                   "ListAsyncResults or per-handle polls, whichever costs the cluster less) | list | per-handle")
       ->envname("POLLSTER_FAN_IN")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app->add_flag("--stats", opt->stats,
+                "at exit, one JSON line per cluster on stderr: the requests sent (polls, lists, releases)");
   app->add_option("handles", opt->handles,
                   "HANDLE... (NAME:HANDLE with --clusters), or - to read them from stdin as they come")
       ->required();

@@ -21,6 +21,7 @@ struct watch_options {
   std::size_t connections = 8;
   double rate = 0;
   std::string fan_in = "auto";  ///< --fan-in as typed: checked by run_watch
+  bool stats = false;           ///< --stats: the engines' request counts on stderr at exit
   std::vector<std::string> handles;
 };
 

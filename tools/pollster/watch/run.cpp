@@ -14,6 +14,7 @@
 
 #include "command.hpp"
 #include "fan_in_flag.hpp"
+#include "pollster/tools/json_escape.hpp"
 #include "pollster/pollster.hpp"
 #include "pollster/tools/duration.hpp"
 #include "watch/clusters.hpp"
@@ -84,6 +85,24 @@ class session {
   }
 
   /// Runs until every handle is reported; returns the exit status.
+  // --stats: what each cluster was sent, for judging how gentle a run was
+  // (bench/gentleness compares it with the simulator's own count).
+  void print_stats() const {
+    for (const auto& c : clusters_) {
+      const auto st = c->eng->stats();
+      std::string line = "{\"cluster\":";
+      tools::append_json_string(line, c->spec.label);
+      for (auto [name, v] : {std::pair<const char*, std::uint64_t>{"requests", st.requests},
+                             {"lists", st.lists}, {"list_entries", st.list_entries},
+                             {"running_answers", st.running_answers}, {"releases", st.releases},
+                             {"transient_errors", st.transient_errors},
+                             {"list_fallbacks", st.list_fallbacks}, {"connects", st.connects}})
+        line += ",\"" + std::string(name) + "\":" + std::to_string(v);
+      line += "}\n";
+      std::cerr << line;
+    }
+  }
+
   int run(bool read_stdin) {
     arm_signals();
     if (read_stdin) {
@@ -364,6 +383,7 @@ int run_watch(watch_options& opt) {
     if (!s.add_cluster(std::move(spec))) return exit_usage;
   for (const auto& ref : refs) s.add(ref);
   const int status = s.run(read_stdin);
+  if (opt.stats) s.print_stats();
   // The session's signal_set restores SIG_DFL when it is destroyed: a second
   // SIGTERM sent right after the first would then kill the process (exit 143)
   // after the run ended well. Blocked here, a late one stays pending and is
