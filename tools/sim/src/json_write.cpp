@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 namespace pollster::sim::detail {
 
@@ -31,8 +32,27 @@ unsigned api_major(std::string_view version) noexcept {
   return v;
 }
 
+namespace {
+
+// The last two seconds formatted on this thread: an answer names its job's
+// createTime and lastUpdateTime, and the next answers mostly name the same.
+struct iso8601_cache {
+  std::int64_t secs[2] = {INT64_MIN, INT64_MIN};
+  char text[2][20];
+  unsigned next = 0;
+};
+thread_local iso8601_cache time_cache;
+
+}  // namespace
+
 void append_iso8601(std::string& out, std::int64_t unix_ms) {
   std::int64_t secs = unix_ms >= 0 ? unix_ms / 1000 : -((-unix_ms + 999) / 1000);
+  iso8601_cache& c = time_cache;
+  for (unsigned i = 0; i < 2; ++i)
+    if (c.secs[i] == secs) {
+      out.append(c.text[i], 20);
+      return;
+    }
   std::int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
   std::int64_t sod = secs - days * 86400;
   // civil_from_days (H. Hinnant)
@@ -67,6 +87,9 @@ void append_iso8601(std::string& out, std::int64_t unix_ms) {
   two(buf + 17, sod % 60);
   buf[19] = 'Z';
   out.append(buf, 20);
+  c.secs[c.next] = secs;
+  std::copy_n(buf, 20, c.text[c.next]);
+  c.next ^= 1u;
 }
 
 }  // namespace pollster::sim::detail

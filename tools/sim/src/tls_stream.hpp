@@ -59,8 +59,16 @@ class tls_stream {
   }
   template <class Handler>
   void async_read_some(asio::mutable_buffer b, Handler&& h) {
-    run([this, b] { return SSL_read(ssl_, b.data(), static_cast<int>(std::min<std::size_t>(b.size(), INT_MAX))); },
-        std::forward<Handler>(h));
+    auto op = [this, b] { return SSL_read(ssl_, b.data(), static_cast<int>(std::min<std::size_t>(b.size(), INT_MAX))); };
+    // Between requests there is no ciphertext here nor in OpenSSL's
+    // read-ahead buffer, and nothing to send: SSL_read could only answer
+    // WANT_READ, so wait for the socket first (saves a failing SSL_read, about
+    // 1k instructions per request).
+    if (rpos_ == rlen_ && wbuf_.empty() && SSL_is_init_finished(ssl_) && !SSL_has_pending(ssl_)) {
+      fill(op, std::forward<Handler>(h));
+      return;
+    }
+    run(op, std::forward<Handler>(h));
   }
   /// Writes all of `b`.
   template <class Handler>
@@ -88,7 +96,7 @@ class tls_stream {
   // what it wrote, and completes the handler.
   template <class Op, class Handler>
   void run(Op op, Handler&& h) {
-    ERR_clear_error();
+    clear_errors();
     const int r = op();
     if (r > 0) {
       flush_then(std::forward<Handler>(h), error_code{}, static_cast<std::size_t>(r));
@@ -116,6 +124,13 @@ class tls_stream {
     ERR_clear_error();
     wbuf_.clear();
     asio::post(sock_.get_executor(), [h = std::forward<Handler>(h), ec]() mutable { h(ec, 0); });
+  }
+
+  // SSL_get_error needs an empty error queue before the operation. It is
+  // nearly always empty already: OpenSSL 3.0's ERR_clear_error wipes all 16
+  // slots (about 800 instructions), ERR_peek_error only looks.
+  static void clear_errors() {
+    if (ERR_peek_error() != 0) ERR_clear_error();
   }
 
   template <class Op, class Handler>
@@ -146,7 +161,24 @@ class tls_stream {
       }
       return;
     }
-    asio::async_write(sock_, asio::buffer(wbuf_),
+    // The answer nearly always fits in the socket buffer: send it now and
+    // complete inline (as above), which saves the reactor operation and the
+    // trip through the scheduler that async_write's speculative send takes.
+    // What the socket does not take (or an error) goes the asynchronous way.
+    std::size_t sent = 0;
+    if (depth_ < 8) {
+      error_code sec;
+      sent = sock_.send(asio::buffer(wbuf_), 0, sec);
+      if (sec) sent = 0;
+      if (sent == wbuf_.size()) {
+        wbuf_.clear();
+        ++depth_;
+        h(ec, n);
+        --depth_;
+        return;
+      }
+    }
+    asio::async_write(sock_, asio::buffer(wbuf_.data() + sent, wbuf_.size() - sent),
                       [this, h = std::forward<Handler>(h), n](error_code wec, std::size_t) mutable {
                         wbuf_.clear();
                         h(wec, wec ? 0 : n);
