@@ -42,7 +42,7 @@ class tls_stream {
     SSL_set_bio(ssl_, bio, bio);  // one reference, owned by ssl_
     SSL_set_accept_state(ssl_);
     error_code ec;
-    sock_.non_blocking(true, ec);  // for the best-effort close_notify only
+    sock_.non_blocking(true, ec);  // sends never block: the close_notify and the answer sent at once
     rbuf_.resize(17 * 1024);
     wbuf_.reserve(4096);
   }
