@@ -181,7 +181,7 @@ void BM_Wait_CompleteAndRelease(benchmark::State& state) {
 
 BENCHMARK(BM_Poll_LoopbackTLS)
     ->ArgNames({"connections", "handles"})
-    ->Args({1, 1})  // one wait polled back to back: Asio's frame cache misses (performance.md)
+    ->Args({1, 1})  // one wait polled back to back: its frames freed and taken again each poll
     ->Args({1, 2})
     ->Args({16, 64})
     ->Args({64, 256})

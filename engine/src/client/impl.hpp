@@ -33,6 +33,7 @@
 #include "protocol/classify.hpp"
 #include "protocol/request_encoder.hpp"
 #include "protocol/padded_buffer.hpp"
+#include "transport/frame_memory.hpp"
 #include "transport/handler_memory.hpp"
 #include "transport/pool_state.hpp"
 
@@ -301,8 +302,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
   asio::awaitable<std::error_code> sleep_until(asio::steady_timer& timer, time_point at);
 
-  asio::awaitable<std::optional<std::size_t>> acquire(asio::steady_timer& timer, time_point deadline,
-                                                      std::error_code& ec);
+  // No connection free now: waits for one to be handed over (FIFO).
+  asio::awaitable<std::optional<std::size_t>> wait_for_slot(asio::steady_timer& timer,
+                                                            time_point deadline, std::error_code& ec);
 
   void observe(request_event::kind k, time_point sent, const std::error_code& ec, int status);
 
@@ -482,3 +484,5 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 };
 
 }  // namespace pollster
+
+ENGINE_POOLED_FRAMES(pollster::client::impl);

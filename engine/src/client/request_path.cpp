@@ -71,9 +71,9 @@ asio::awaitable<std::error_code> client::impl::sleep_until(asio::steady_timer& t
   co_return stopping(cs) ? err(error::cancelled) : std::error_code{};
 }
 
-asio::awaitable<std::optional<std::size_t>> client::impl::acquire(asio::steady_timer& timer, time_point deadline,
-                                                    std::error_code& ec) {
-  if (auto s = pool.acquire_in_turn(!waiters.empty())) co_return s;
+asio::awaitable<std::optional<std::size_t>> client::impl::wait_for_slot(asio::steady_timer& timer,
+                                                                        time_point deadline,
+                                                                        std::error_code& ec) {
   slot_waiter w;
   w.timer = &timer;
   waiters.push_back(&w);
@@ -139,7 +139,9 @@ asio::awaitable<client::impl::attempt> client::impl::send(asio::steady_timer& ti
       co_return a;
     }
   }
-  auto slot = co_await acquire(timer, deadline, a.ec);
+  // A free connection is taken without a frame of its own for the wait.
+  auto slot = pool.acquire_in_turn(!waiters.empty());
+  if (!slot) slot = co_await wait_for_slot(timer, deadline, a.ec);
   if (cancelled()) {
     if (slot) release_slot(*slot);
     co_return a;

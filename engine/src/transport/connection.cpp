@@ -240,11 +240,6 @@ asio::awaitable<exchange_result> connection::connect(time_point deadline) {
 asio::awaitable<exchange_result> connection::exchange(std::string_view request,
                                                       time_point deadline) {
   if (!open_) co_return failure(error::connection_closed, "not connected");
-  co_return co_await do_exchange(request, deadline);
-}
-
-asio::awaitable<exchange_result> connection::do_exchange(std::string_view request,
-                                                         time_point deadline) {
   const deadline_scope scope = start_deadline(deadline);
   const bool reused = served_ > 0;
   // Bytes waiting on a kept-alive connection before we asked anything were

@@ -18,6 +18,7 @@
 #include "pollster/config.hpp"
 #include "pollster/endpoint.hpp"
 #include "protocol/padded_buffer.hpp"
+#include "transport/frame_memory.hpp"
 #include "transport/tls_session.hpp"
 
 namespace pollster::detail {
@@ -64,7 +65,6 @@ class connection {
   std::uint64_t requests_served() const noexcept { return served_; }
 
  private:
-  boost::asio::awaitable<exchange_result> do_exchange(std::string_view request, time_point deadline);
   boost::beast::tcp_stream& tcp() noexcept { return *tcp_; }
   void watch_until(time_point at);
   // One step's deadline (a handshake, an exchange) for the watchdog; the
@@ -99,3 +99,5 @@ class connection {
 };
 
 }  // namespace pollster::detail
+
+ENGINE_POOLED_FRAMES(pollster::detail::connection);
