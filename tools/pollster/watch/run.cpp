@@ -84,9 +84,8 @@ class session {
     c.cl->async_wait(ref.handle, wopts_, [this, &c](outcome o) { on_outcome(c, std::move(o)); });
   }
 
-  /// Runs until every handle is reported; returns the exit status.
   // --stats: what each cluster was sent, for judging how gentle a run was
-  // (bench/gentleness compares it with the simulator's own count).
+  // from the client's side (the engine's counters, as `pollster load` reports them).
   void print_stats() const {
     for (const auto& c : clusters_) {
       const auto st = c->eng->stats();
@@ -103,6 +102,7 @@ class session {
     }
   }
 
+  /// Runs until every handle is reported; returns the exit status.
   int run(bool read_stdin) {
     arm_signals();
     if (read_stdin) {
