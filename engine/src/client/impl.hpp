@@ -72,6 +72,21 @@ struct idle_worker : detail::list_hook<idle_worker> {
   asio::steady_timer* timer = nullptr;
 };
 
+// A wait's outcome and its way to the caller, in one block: taken when the
+// wait first has something to say (most waits: at completion), filled in
+// place and posted as it is, so the outcome is not moved between the answer
+// and the handler. From frame_memory: a delivery lives from an answer to its
+// handler's return, which many connections' answers overlap.
+struct delivery {
+  static void* operator new(std::size_t n) { return frame_memory::allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { frame_memory::deallocate(p, n); }
+
+  asio::any_completion_handler<void(outcome)> handler;
+  outcome out;
+  bool release = false;      // after_delivery: release once the handler returned
+  bool cancel_seen = false;  // the caller asked to cancel while it was on its way
+};
+
 // One handle being waited for. Lives in exactly one place at a time: the
 // sleep heap, the ready FIFO, or a worker's hands.
 struct wait_state : detail::list_hook<wait_state> {
@@ -81,10 +96,10 @@ struct wait_state : detail::list_hook<wait_state> {
 
   outcome& out() {  // allocated only when there is something to say
     if (!result) {
-      result = std::make_unique<outcome>();
-      result->handle = handle;
+      result = std::make_unique<delivery>();
+      result->out.handle = handle;
     }
-    return *result;
+    return result->out;
   }
 
   std::uint64_t handle;
@@ -106,7 +121,7 @@ struct wait_state : detail::list_hook<wait_state> {
   detail::connection* conn_in_use = nullptr;
   asio::steady_timer* timer_in_use = nullptr;
   std::string last_details;
-  std::unique_ptr<outcome> result;
+  std::unique_ptr<delivery> result;
 };
 
 // Writes one request's bytes into a buffer, given its JSON-RPC id. Not owned,
@@ -285,12 +300,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   };
 
   // One outcome on its way to the caller.
-  struct delivery {
-    asio::any_completion_handler<void(outcome)> handler;
-    outcome out;
-    bool release = false;      // after_delivery: release once the handler returned
-    bool cancel_seen = false;  // the caller asked to cancel while it was on its way
-  };
+  using delivery = detail::delivery;
 
   // --- request_path.cpp: the lease, one request, reading a poll's answer ---
 
@@ -448,6 +458,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   // its way: the caller may then have dropped it (awaitable operator|| does),
   // and the result stays on the cluster rather than being lost.
   void deliver(asio::any_completion_handler<void(outcome)> handler, outcome out, bool release);
+  void deliver(std::unique_ptr<delivery> d);
 
   static void note_ending(outcome& out, error why);
 

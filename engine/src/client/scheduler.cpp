@@ -218,15 +218,27 @@ void client::impl::count(outcome_kind k) {
 // its way: the caller may then have dropped it (awaitable operator|| does),
 // and the result stays on the cluster rather than being lost.
 void client::impl::deliver(asio::any_completion_handler<void(outcome)> handler, outcome out, bool release) {
-  count(out.kind);
-  auto d = std::make_unique<delivery>(delivery{std::move(handler), std::move(out), release});
+  auto d = std::make_unique<delivery>();
+  d->handler.swap(handler);  // not operator=: Boost 1.81's recurses forever
+  d->out = std::move(out);
+  d->release = release;
+  deliver(std::move(d));
+}
+
+void client::impl::deliver(std::unique_ptr<delivery> d) {
+  count(d->out.kind);
   if (auto slot = d->handler.get_cancellation_slot(); slot.is_connected())
     slot.assign([p = d.get()](asio::cancellation_type t) {
       if (t != asio::cancellation_type::none) p->cancel_seen = true;
     });
-  asio::post(eng->ioc, [self = shared_from_this(), d = std::move(d)]() mutable {
-    auto ex = asio::get_associated_executor(d->handler, self->executor());
-    asio::dispatch(ex, [self = std::move(self), d = std::move(d)]() mutable {
+  asio::post(eng->ioc, asio::bind_allocator(detail::frame_allocator<void>(), [self = shared_from_this(),
+                                                                              d = std::move(d)]() mutable {
+    // The candidate is the io_context's own executor type, not
+    // any_io_executor: converting that to the handler's
+    // any_completion_executor would allocate.
+    const auto io = self->eng->ioc.get_executor();
+    auto ex = asio::get_associated_executor(d->handler, io);
+    auto hand_over = [self = std::move(self), d = std::move(d)]() mutable {
       // Only here, on the handler's own executor (a strand may have queued
       // it behind the caller's other work), is the outcome really handed
       // over: a cancellation up to this point may mean it is dropped.
@@ -239,8 +251,14 @@ void client::impl::deliver(asio::any_completion_handler<void(outcome)> handler, 
         self->queue_release(handle);
       else  // the handler ran elsewhere: the client lives on its io_context
         asio::post(self->eng->ioc, [self, handle] { self->queue_release(handle); });
-    });
-  });
+    };
+    // A handler without an executor of its own runs here, as dispatch would
+    // run it (this is that executor's thread), without the type-erased hop.
+    if (const auto* own = ex.template target<asio::io_context::executor_type>(); own && *own == io)
+      hand_over();
+    else
+      asio::dispatch(ex, std::move(hand_over));
+  }));
 }
 
 void client::impl::note_ending(outcome& out, error why) {
@@ -273,7 +291,9 @@ void client::impl::finish(wait_state* w, detail::wait_machine::action act) {
   if (was_listed && !w->result && !last_list_error.empty() &&
       (act.kind == outcome_kind::timed_out || act.kind == outcome_kind::cancelled))
     note_error(w->out(), err(error::unexpected_answer), last_list_error);
-  outcome out = w->result ? std::move(*w->result) : outcome{};
+  w->out();  // the delivery, filled in place
+  std::unique_ptr<delivery> delivered = std::move(w->result);
+  outcome& out = delivered->out;
   out.handle = w->handle;
   out.kind = act.kind;
   wait_diagnostics& d = out.diagnostics;
@@ -299,7 +319,9 @@ void client::impl::finish(wait_state* w, detail::wait_machine::action act) {
   const bool release = out.completed() && !shut_down &&
                        (w->opts->purge == purge_policy::after_delivery ||
                         (out.diagnostics.from_list && w->opts->purge == purge_policy::on_read));
-  deliver(std::move(w->handler), std::move(out), release);
+  delivered->handler.swap(w->handler);  // not operator=: Boost 1.81's recurses forever
+  delivered->release = release;
+  deliver(std::move(delivered));
 }
 
 void client::impl::queue_release(std::uint64_t handle) {

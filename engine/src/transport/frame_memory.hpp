@@ -93,6 +93,24 @@ class frame_memory {
   }
 };
 
+/// frame_memory as an allocator, for the engine's own posted handlers (a
+/// delivery's post): Asio's default would take its 2-block cache, which the
+/// caller's handlers (an any_completion_handler's box) need.
+template <class T>
+struct frame_allocator {
+  using value_type = T;
+  frame_allocator() noexcept = default;
+  template <class U>
+  frame_allocator(const frame_allocator<U>&) noexcept {}  // NOLINT: rebinding
+  T* allocate(std::size_t n) {
+    static_assert(alignof(T) <= alignof(std::max_align_t));
+    return static_cast<T*>(frame_memory::allocate(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) noexcept { frame_memory::deallocate(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const frame_allocator<U>&) const noexcept { return true; }
+};
+
 /// Asio's promise for awaitable<T>, its frame from frame_memory. Asio's
 /// awaitable accepts only its own promise's handle when co_awaited: the
 /// handle given is that of the same frame, typed as Asio's (same layout).
