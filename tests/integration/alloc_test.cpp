@@ -6,7 +6,10 @@
 // most 1020 bytes) misses. The engine's own frames come from
 // transport/frame_memory.hpp, so both counts are 0, for one wait polled back
 // to back as for many waits on several connections.
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/recycling_allocator.hpp>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <new>
 
@@ -112,6 +115,54 @@ TEST_F(alloc_test, SixteenWaitsOnFourConnectionsRunningPollAllocatesNothing) {
   ASSERT_GE(n.polls, 500u);
   EXPECT_EQ(n.allocations, 0u);
   EXPECT_EQ(n.aligned, 0u);
+}
+
+// A caller that starts the next wait from its handler, against jobs that
+// are complete at the first poll: every wait is a whole life (start, poll,
+// outcome, delivery). What it may allocate is its own state and the
+// outcome's strings the caller keeps (the raw answer, the two times and the
+// result: longer than a string holds inline); the delivery, the post and
+// the worker are reused. One wait at a time on one connection is where a
+// worker used to end between a wait's delivery and the next wait's start,
+// and a new one was spawned for it (its timer, frames and memory).
+TEST_F(alloc_test, ClosedLoopOfCompletedWaitsAllocatesOnlyTheWaitAndItsOutcome) {
+  start_sim();
+  auto ccfg = client_cfg();
+  ccfg.pool_size = 1;
+  ccfg.fan_in.mode = fan_in_mode::per_handle;
+  client c(*eng, ccfg);
+  auto opts = std::make_shared<const wait_options>([] {
+    wait_options o = fast_wait();
+    o.purge = purge_policy::never;  // no release between the waits
+    return o;
+  }());
+  constexpr std::size_t warm = 50, counted = 500;
+  std::vector<std::uint64_t> handles;
+  for (std::size_t i = 0; i < warm + counted; ++i) handles.push_back(sim->create_job("Clone", 0s, false));
+  std::size_t done = 0, succeeded = 0;
+  std::function<void()> next = [&] {
+    c.async_wait(handles[done], opts, asio::bind_allocator(asio::recycling_allocator<void>(), [&](outcome o) {
+      if (o.kind == outcome_kind::succeeded) ++succeeded;
+      if (++done == warm) {
+        allocations = aligned_allocations = 0;
+        counting = true;
+      }
+      if (done == handles.size()) {
+        counting = false;
+        return;
+      }
+      next();
+    }));
+  };
+  next();
+  ioc.run_for(30s);
+  counting = false;
+  ASSERT_EQ(done, handles.size()) << "the loop did not finish";
+  EXPECT_EQ(succeeded, handles.size());
+  std::cout << "closed loop: " << allocations << " operator new, " << aligned_allocations
+            << " aligned_alloc over " << counted << " completed waits\n";
+  EXPECT_LE(allocations, 5 * counted);  // the wait, and 4 strings of its outcome
+  EXPECT_EQ(aligned_allocations, 0u);
 }
 
 }  // namespace

@@ -62,6 +62,19 @@ TEST(SchedulerRules, AWorkerEndsWhenNothingIsLeft) {
   EXPECT_EQ(next_worker_step(q), worker_step::end);
 }
 
+// A handler that starts the next wait (a closed loop) finds a worker still
+// there, rather than one ending between the outcome and the next wait and a
+// new one spawned for it.
+TEST(SchedulerRules, AWorkerWithNoWaitsLeftParksWhileOutcomesAreOnTheirWay) {
+  auto q = pool_of(2);
+  q.deliveries_pending = 1;
+  EXPECT_EQ(next_worker_step(q), worker_step::park);
+  EXPECT_FALSE(drained(q));
+  q.deliveries_pending = 0;
+  EXPECT_EQ(next_worker_step(q), worker_step::end);
+  EXPECT_TRUE(drained(q));
+}
+
 TEST(SchedulerRules, WorkersAreSpawnedOnlyForWorkAndAtMostOnePerSlot) {
   auto q = pool_of(2);
   EXPECT_FALSE(spawn_worker(q, 0, false));  // no work: a spawned worker would spin

@@ -174,6 +174,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   detail::intrusive_list<idle_worker> idle;
   std::size_t workers = 0;
   std::size_t live_waits = 0;
+  std::size_t deliveries_pending = 0;  // posted, not yet handed over (detail::work_queues)
   // Handles to release (keepResult=false) once delivered, and how many
   // releases are being sent: the workers take them when no poll is due.
   std::deque<std::uint64_t> releases;
@@ -267,7 +268,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   bool use_list(time_point now) { return fan_in.use_list(now, live_waits, poll_spacing()); }
   // The queues as poller/scheduler_rules sees them.
   detail::work_queues queues() const {
-    return {!ready.empty(), releases.size(), releases_in_flight, live_waits, pool.size()};
+    return {!ready.empty(), releases.size(), releases_in_flight, live_waits, pool.size(), deliveries_pending};
   }
   bool release_ready() const { return detail::release_may_go(queues()); }
 
@@ -459,6 +460,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   // and the result stays on the cluster rather than being lost.
   void deliver(asio::any_completion_handler<void(outcome)> handler, outcome out, bool release);
   void deliver(std::unique_ptr<delivery> d);
+  void hand_over(delivery& d);
 
   static void note_ending(outcome& out, error why);
 

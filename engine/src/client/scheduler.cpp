@@ -227,6 +227,7 @@ void client::impl::deliver(asio::any_completion_handler<void(outcome)> handler, 
 
 void client::impl::deliver(std::unique_ptr<delivery> d) {
   count(d->out.kind);
+  ++deliveries_pending;
   if (auto slot = d->handler.get_cancellation_slot(); slot.is_connected())
     slot.assign([p = d.get()](asio::cancellation_type t) {
       if (t != asio::cancellation_type::none) p->cancel_seen = true;
@@ -238,27 +239,32 @@ void client::impl::deliver(std::unique_ptr<delivery> d) {
     // any_completion_executor would allocate.
     const auto io = self->eng->ioc.get_executor();
     auto ex = asio::get_associated_executor(d->handler, io);
-    auto hand_over = [self = std::move(self), d = std::move(d)]() mutable {
-      // Only here, on the handler's own executor (a strand may have queued
-      // it behind the caller's other work), is the outcome really handed
-      // over: a cancellation up to this point may mean it is dropped.
-      if (auto slot = d->handler.get_cancellation_slot(); slot.is_connected()) slot.clear();
-      const bool release = d->release && !d->cancel_seen;
-      const std::uint64_t handle = d->out.handle;
-      std::move(d->handler)(std::move(d->out));
-      if (!release) return;
-      if (self->eng->ioc.get_executor().running_in_this_thread())
-        self->queue_release(handle);
-      else  // the handler ran elsewhere: the client lives on its io_context
-        asio::post(self->eng->ioc, [self, handle] { self->queue_release(handle); });
-    };
     // A handler without an executor of its own runs here, as dispatch would
     // run it (this is that executor's thread), without the type-erased hop.
     if (const auto* own = ex.template target<asio::io_context::executor_type>(); own && *own == io)
-      hand_over();
+      self->hand_over(*d);
     else
-      asio::dispatch(ex, std::move(hand_over));
+      asio::dispatch(ex, [self, d = std::move(d)] { self->hand_over(*d); });
+    // Handed over (or on its way to the handler's own executor): a worker
+    // kept for what the handler might start may now end.
+    --self->deliveries_pending;
+    self->maybe_drain();
   }));
+}
+
+// Only here, on the handler's own executor (a strand may have queued it
+// behind the caller's other work), is the outcome really handed over: a
+// cancellation up to this point may mean it is dropped.
+void client::impl::hand_over(delivery& d) {
+  if (auto slot = d.handler.get_cancellation_slot(); slot.is_connected()) slot.clear();
+  const bool release = d.release && !d.cancel_seen;
+  const std::uint64_t handle = d.out.handle;
+  std::move(d.handler)(std::move(d.out));
+  if (!release) return;
+  if (eng->ioc.get_executor().running_in_this_thread())
+    queue_release(handle);
+  else  // the handler ran elsewhere: the client lives on its io_context
+    asio::post(eng->ioc, [self = shared_from_this(), handle] { self->queue_release(handle); });
 }
 
 void client::impl::note_ending(outcome& out, error why) {

@@ -18,6 +18,9 @@ struct work_queues {
   std::size_t releases_in_flight = 0;
   std::size_t live_waits = 0;
   std::size_t pool_size = 1;
+  /// Outcomes posted whose handlers have not run: a handler may start the
+  /// next wait (a closed loop does), which a worker still there then serves.
+  std::size_t deliveries_pending = 0;
 };
 
 /// Releases go on at most half the pool at once (at least one), so polls
@@ -41,7 +44,7 @@ enum class worker_step {
 constexpr worker_step next_worker_step(const work_queues& q) noexcept {
   if (q.poll_due) return worker_step::poll;
   if (release_may_go(q)) return worker_step::release;
-  if (q.live_waits == 0 && q.releases_queued == 0) return worker_step::end;
+  if (q.live_waits == 0 && q.releases_queued == 0 && q.deliveries_pending == 0) return worker_step::end;
   return worker_step::park;
 }
 
@@ -55,7 +58,8 @@ constexpr bool spawn_worker(const work_queues& q, std::size_t workers, bool shut
 /// Nothing left to poll or release: the idle workers end, so the
 /// io_context drains.
 constexpr bool drained(const work_queues& q) noexcept {
-  return q.live_waits == 0 && q.releases_queued == 0 && q.releases_in_flight == 0;
+  return q.live_waits == 0 && q.releases_queued == 0 && q.releases_in_flight == 0 &&
+         q.deliveries_pending == 0;
 }
 
 /// Where a cancelled wait is, and so how it ends.
