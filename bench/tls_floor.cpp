@@ -68,7 +68,7 @@ struct conn {
   int fd = -1;
   SSL* ssl = nullptr;
   state st = state::connecting;
-  bool want_out = false;  // EPOLLOUT registered
+  unsigned events = 0;    // what epoll waits for on fd
   int have = 0;           // plaintext bytes of the current answer in buf
   int scanned = 0;        // where the first header line not yet whole starts
   int head_end = 0;       // 0 until the header block's end is found
@@ -82,13 +82,15 @@ long long requests = 0;
 long established = 0;
 const char* tls_version = "none";
 
-void set_events(conn& c, bool out) {
-  if (c.want_out == out) return;
+constexpr unsigned in = EPOLLIN, in_out = EPOLLIN | EPOLLOUT;
+
+void set_events(conn& c, unsigned events) {
+  if (c.events == events) return;
   epoll_event ev{};
-  ev.events = EPOLLIN | (out ? EPOLLOUT : 0u);
+  ev.events = events;
   ev.data.ptr = &c;
   if (epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev) != 0) die("epoll_ctl", std::strerror(errno));
-  c.want_out = out;
+  c.events = events;
 }
 
 // After an SSL call returned r <= 0: wait for the socket, or die. Every
@@ -97,8 +99,8 @@ void set_events(conn& c, bool out) {
 // 840 Ir each in OpenSSL 3.0).
 void wait_or_die(conn& c, int r, const char* during) {
   switch (SSL_get_error(c.ssl, r)) {
-    case SSL_ERROR_WANT_READ: set_events(c, false); return;
-    case SSL_ERROR_WANT_WRITE: set_events(c, true); return;
+    case SSL_ERROR_WANT_READ: set_events(c, in); return;
+    case SSL_ERROR_WANT_WRITE: set_events(c, in_out); return;
     case SSL_ERROR_ZERO_RETURN: die(during, "the server closed the connection (close_notify)");
     case SSL_ERROR_SYSCALL: die(during, errno ? std::strerror(errno) : "the server closed the connection");
     default: die(during, "TLS error");
@@ -168,7 +170,9 @@ void step(conn& c) {
         tls_version = SSL_get_version(c.ssl);  // a static string
         ++established;
         c.st = state::ready;
-        return set_events(c, false);
+        // Nothing until all are established: a TLS 1.3 server's session
+        // tickets, arriving now, would keep a level-triggered EPOLLIN firing.
+        return set_events(c, 0);
       }
       case state::ready:
         return;  // nothing to do until all are established
@@ -182,7 +186,7 @@ void step(conn& c) {
         c.st = state::reading;
         // The answer cannot be there yet: wait for it instead of an
         // SSL_read that can only say WANT_READ (unless read ahead).
-        if (!SSL_has_pending(c.ssl)) return set_events(c, false);
+        if (!SSL_has_pending(c.ssl)) return set_events(c, in);
         break;
       }
       case state::reading: {
@@ -267,9 +271,9 @@ int main(int argc, char** argv) {
   // Level-triggered: a connection in a closed loop waits for one thing at a
   // time, and stops reading once its answer is complete. Edge-triggered
   // would demand reading until EAGAIN after every event, i.e. one more
-  // SSL_read per request that can only say WANT_READ. EPOLLIN stays
-  // registered for the connection's life; EPOLLOUT only while connecting
-  // or while a write waits (not once per request: no epoll_ctl per request).
+  // SSL_read per request that can only say WANT_READ. Once the loop runs,
+  // EPOLLIN stays registered; EPOLLOUT is added only while a write waits
+  // (no epoll_ctl per request).
   conn* conns = new conn[size_t(connections)];
   for (long i = 0; i < connections; ++i) {
     conn& c = conns[i];
@@ -283,9 +287,9 @@ int main(int argc, char** argv) {
     if (!c.ssl || !SSL_set_fd(c.ssl, c.fd)) die("SSL_new");
     SSL_set_connect_state(c.ssl);
     c.st = state::connecting;
-    c.want_out = true;
+    c.events = in_out;
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT;
+    ev.events = in_out;
     ev.data.ptr = &c;
     if (epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev) != 0) die("epoll_ctl", std::strerror(errno));
   }
